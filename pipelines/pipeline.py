@@ -1,0 +1,71 @@
+"""The pipeline: the named stages, in order, with the item's shape between them.
+
+    Story(raw, raw_format)               a file, a page or a feed entry, as given
+      extract  -> Story(text)            HTML through trafilatura; text passes through
+      clean    -> list[Story(text, id)]  furniture removed, stories split, titles found
+      tag      -> list[Story(tagged)]    entities, weapons, topics, transfers (nlp.pipe)
+    (publish is I/O: worker/tasks.py hands the result to pipelines.publish)
+
+A failure in one input fails that input alone; the stage names fill the DLQ `stage` field.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from .clean import CleanRules, clean
+from .errors import ArmswatchError, StageFailed
+from .extract import extract
+from .record import Story
+from .tag import Tagger
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Result:
+    """What became of one input: its stories, or the error that stopped it."""
+
+    input: Story
+    stories: tuple[Story, ...] = ()
+    error: ArmswatchError | None = None
+
+
+def run_stage(name: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Call a stage; any failure comes out as an ArmswatchError that names the stage."""
+    try:
+        return fn(*args, **kwargs)
+    except ArmswatchError as exc:
+        raise exc.at(stage=name) from exc.__cause__
+    except Exception as exc:  # a bug in a stage must not take the other inputs down
+        raise StageFailed(f"{type(exc).__name__}: {exc}", stage=name) from exc
+
+
+def process(inputs: Sequence[Story], *, tagger: Tagger, rules: CleanRules) -> list[Result]:
+    """Run every input through the stages; stories of all inputs are tagged in one batch."""
+    results: list[Result | None] = [None] * len(inputs)
+    cleaned: list[tuple[int, list[Story]]] = []
+    for i, item in enumerate(inputs):
+        try:
+            extracted = run_stage("extract", extract, item)
+            cleaned.append((i, run_stage("clean", clean, extracted, rules=rules)))
+        except ArmswatchError as exc:
+            results[i] = Result(item, error=exc.at(input=item.label))
+
+    flat = [story for _, stories in cleaned for story in stories]
+    try:
+        tagged = iter(run_stage("tag", tagger.tag_many, flat))
+        for i, stories in cleaned:
+            results[i] = Result(inputs[i], stories=tuple(next(tagged) for _ in stories))
+    except ArmswatchError:
+        # Tag the inputs one by one so that only the input that breaks the tagger fails.
+        for i, stories in cleaned:
+            try:
+                results[i] = Result(
+                    inputs[i], stories=tuple(run_stage("tag", tagger.tag_many, stories))
+                )
+            except ArmswatchError as exc:
+                results[i] = Result(inputs[i], error=exc.at(input=inputs[i].label))
+    return [r for r in results if r is not None]

@@ -1,0 +1,141 @@
+"""Tag stage: spaCy entities, weapons, topics, relevance and transfers for each story.
+
+list[Story(text: clean)]
+  -> prefilter   no weapon word at all: not relevant, spaCy never runs (most news)
+  -> nlp.pipe    tagger, parser, NER in batches (the model loaded once per process)
+  -> DocIndex    actors and weapons from the gazetteers, aligned to tokens
+  -> fields      entities, weapons, transfers, topics, relevance
+list[Story(tagged)]
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cache
+from importlib.metadata import PackageNotFoundError, version
+from typing import TYPE_CHECKING
+
+from ..record import Entity, PipelineInfo, Story, Weapon
+from .actors import DocIndex
+from .gazetteer import Gazetteer, load_gazetteer
+from .nlp import describe, load_nlp
+from .topics import RELEVANCE_THRESHOLD, relevance, topics
+from .transfers import Extractor
+from .triggers import Triggers, load_triggers
+
+if TYPE_CHECKING:
+    from spacy.language import Language
+    from spacy.tokens import Doc
+
+__all__ = ["Tagger", "load_tagger"]
+
+# NER labels worth keeping in the record: the parties, places, people and groups.
+_ENTITY_LABELS = frozenset({"GPE", "NORP", "ORG", "PERSON", "LOC", "FAC", "PRODUCT"})
+_KIND_LABEL = {
+    "state": "GPE",
+    "group": "ORG",
+    "company": "ORG",
+    "organ": "ORG",
+    "organization": "ORG",
+    "place": "LOC",
+}
+
+
+def package_version() -> str:
+    try:
+        return version("armswatch")
+    except PackageNotFoundError:  # running from a source tree without installing
+        return "0+unknown"
+
+
+@dataclass(frozen=True)
+class Tagger:
+    nlp: Language
+    gazetteer: Gazetteer
+    triggers: Triggers
+    batch_size: int = 16
+
+    @property
+    def info(self) -> PipelineInfo:
+        return PipelineInfo(version=package_version(), model=describe(self.nlp))
+
+    def needs_nlp(self, story: Story) -> bool:
+        """The prefilter: only texts that name a weapon or weapon class go to spaCy."""
+        return self.gazetteer.mentions_weapons(story.text)
+
+    def tag_many(self, stories: Sequence[Story]) -> list[Story]:
+        """Story(text) -> Story(tagged), running spaCy only where the prefilter says so."""
+        info = self.info
+        out = [
+            s.model_copy(update={"pipeline": info, "relevant": False, "relevance": 0.0})
+            for s in stories
+        ]
+        todo = [i for i, s in enumerate(stories) if self.needs_nlp(s)]
+        docs = self.nlp.pipe((stories[i].text for i in todo), batch_size=self.batch_size)
+        for i, doc in zip(todo, docs, strict=True):
+            out[i] = self._fields(out[i], doc)
+        return out
+
+    def tag(self, story: Story) -> Story:
+        return self.tag_many([story])[0]
+
+    def _fields(self, story: Story, doc: Doc) -> Story:
+        index = DocIndex.build(doc, self.gazetteer)
+        transfers = Extractor(index, self.triggers).run()
+        found = topics(index, transfers, self.triggers)
+        score = relevance(found)
+        return story.model_copy(
+            update={
+                "entities": _entities(doc, index),
+                "weapons": _weapons(index),
+                "transfers": tuple(transfers),
+                "topics": found,
+                "relevance": score,
+                "relevant": score >= RELEVANCE_THRESHOLD,
+            }
+        )
+
+
+def _entities(doc: Doc, index: DocIndex) -> tuple[Entity, ...]:
+    out: dict[tuple[int, int], Entity] = {}
+    for ent in doc.ents:
+        if ent.label_ not in _ENTITY_LABELS:
+            continue
+        mention = next((index.actor_at(t.i) for t in ent if index.actor_at(t.i)), None)
+        norm = (
+            mention.code
+            if mention
+            else index.persons.get(ent.text)
+            if ent.label_ == "PERSON"
+            else None
+        )
+        out[(ent.start_char, ent.end_char)] = Entity(
+            text=ent.text, label=ent.label_, norm=norm, start=ent.start_char, end=ent.end_char
+        )
+    covered = {t for (s, e) in out for t in range(s, e)}
+    for m in index.actors:
+        span = doc[m.start : m.end]
+        if span.start_char in covered or not m.code:
+            continue
+        label = "NORP" if m.form == "demonym" else _KIND_LABEL[m.kind]
+        out[(span.start_char, span.end_char)] = Entity(
+            text=span.text, label=label, norm=m.code, start=span.start_char, end=span.end_char
+        )
+    return tuple(out[k] for k in sorted(out))
+
+
+def _weapons(index: DocIndex) -> tuple[Weapon, ...]:
+    counts = Counter(w.info.name for w in index.weapons if w.info.name)
+    classes = {w.info.name: w.info.system_class for w in index.weapons if w.info.name}
+    return tuple(
+        Weapon(name=name, system_class=classes[name], mentions=n)
+        for name, n in counts.most_common()
+    )
+
+
+@cache
+def load_tagger(model: str | None = None, *, batch_size: int = 16) -> Tagger:
+    """The tagger with its model and lexicons, built once per process."""
+    return Tagger(load_nlp(model), load_gazetteer(), load_triggers(), batch_size)

@@ -1,0 +1,388 @@
+"""Actors and weapons aligned to a parsed Doc, and who a noun phrase refers to.
+
+Doc + gazetteer matches -> DocIndex
+  actor mentions      gazetteer names, demonyms, metonyms, companies (to their state),
+                      ambiguous names kept only where spaCy's NER agrees
+  persons             "Bolivian Defense Minister Edmundo Novillo" -> Novillo: BO
+  weapon mentions     designations and class words
+resolve(token)        the actor a noun phrase names, through modifiers ("Bolivia's
+                      minister"), persons, and light co-reference ("the country", "it")
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from spacy.tokens import Doc, Span, Token
+
+from .gazetteer import ActorInfo, Gazetteer, WeaponInfo
+
+# Entity labels under which an ambiguous name ("Jordan", "Chad") is taken as an actor.
+_AGREEING_LABELS = {
+    "state": {"GPE", "NORP", "LOC"},
+    "group": {"ORG", "NORP", "GPE"},
+    "company": {"ORG", "PRODUCT", "NORP"},
+    "organ": {"ORG", "NORP"},
+}
+
+STATE_NOUNS = frozenset(
+    {
+        "country",
+        "nation",
+        "state",
+        "kingdom",
+        "republic",
+        "government",
+        "regime",
+        "emirate",
+        "monarchy",
+        "administration",
+        "authorities",
+        "ally",
+        "junta",
+        "capital",
+        "side",
+        "partner",
+        "neighbor",
+        "neighbour",
+        "power",
+        "military",
+        "army",
+    }
+)
+GROUP_NOUNS = frozenset(
+    {
+        "group",
+        "militia",
+        "rebels",
+        "movement",
+        "fighters",
+        "insurgents",
+        "organization",
+        "organisation",
+        "faction",
+        "force",
+        "forces",
+        "paramilitary",
+        "paramilitaries",
+    }
+)
+COMPANY_NOUNS = frozenset(
+    {"company", "firm", "manufacturer", "maker", "contractor", "producer", "developer", "exporter"}
+)
+PERSON_NOUNS = frozenset(
+    {
+        "minister",
+        "official",
+        "president",
+        "leader",
+        "spokesman",
+        "spokeswoman",
+        "spokesperson",
+        "ambassador",
+        "envoy",
+        "counterpart",
+        "commander",
+        "general",
+        "chief",
+        "secretary",
+        "diplomat",
+        "delegation",
+        "officials",
+        "ministry",
+        "embassy",
+        "mission",
+        "officer",
+        "officers",
+    }
+)
+PRONOUNS = frozenset(
+    {
+        "it",
+        "its",
+        "they",
+        "their",
+        "them",
+        "he",
+        "his",
+        "she",
+        "her",
+        "we",
+        "our",
+        "us",
+        "itself",
+        "themselves",
+    }
+)
+PERSON_PRONOUNS = frozenset({"he", "his", "she", "her", "him"})
+_MODIFIER_DEPS = frozenset({"compound", "amod", "poss", "nmod", "npadvmod", "nummod"})
+
+
+@dataclass(frozen=True)
+class ActorMention:
+    code: str | None
+    kind: str
+    form: str
+    text: str
+    start: int  # token indices [start, end)
+    end: int
+    # For a demonym written "Iranian-made", "Iranian-built": an origin, not an owner.
+    made: bool = False
+
+
+@dataclass(frozen=True)
+class WeaponMention:
+    info: WeaponInfo
+    text: str
+    start: int  # token indices
+    end: int
+    start_char: int
+    end_char: int
+
+
+@dataclass
+class DocIndex:
+    """Mentions of one Doc, by token, and the memory co-reference needs."""
+
+    doc: Doc
+    actors: list[ActorMention] = field(default_factory=list)
+    weapons: list[WeaponMention] = field(default_factory=list)
+    persons: dict[str, str] = field(default_factory=dict)  # name or surname -> code
+    _actor_at: dict[int, ActorMention] = field(default_factory=dict)
+    _weapon_at: dict[int, WeaponMention] = field(default_factory=dict)
+
+    @classmethod
+    def build(cls, doc: Doc, gazetteer: Gazetteer) -> DocIndex:
+        index = cls(doc)
+        entity_of: dict[int, Span] = {t.i: ent for ent in doc.ents for t in ent}
+        for m in gazetteer.actors(doc.text):
+            span = doc.char_span(m.start, m.end, alignment_mode="expand")
+            if span is None:
+                continue
+            if not _accept(m.info, span, entity_of):
+                continue
+            tail = doc.text[m.end : m.end + 14].lower()
+            made = tail.startswith(
+                (
+                    "-made",
+                    "-built",
+                    "-designed",
+                    "-manufactured",
+                    "-produced",
+                    "-supplied",
+                    "-origin",
+                    "-developed",
+                    "-provided",
+                    "-sourced",
+                )
+            )
+            mention = ActorMention(
+                m.info.code, m.info.kind, m.info.form, m.text, span.start, span.end, made
+            )
+            index.actors.append(mention)
+            for i in range(span.start, span.end):
+                index._actor_at[i] = mention
+        for w in gazetteer.weapons(doc.text):
+            span = doc.char_span(w.start, w.end, alignment_mode="expand")
+            if span is None:
+                continue
+            wm = WeaponMention(w.info, w.text, span.start, span.end, w.start, w.end)
+            index.weapons.append(wm)
+            for i in range(span.start, span.end):
+                # A weapon word inside an actor name ("Drone Corps") stays an actor.
+                if i not in index._actor_at:
+                    index._weapon_at[i] = wm
+        index._learn_persons()
+        return index
+
+    def _learn_persons(self) -> None:
+        """Map people to their state from the phrase that introduces them."""
+        for ent in self.doc.ents:
+            if ent.label_ != "PERSON":
+                continue
+            code = self._person_state(ent)
+            if code:
+                self.persons.setdefault(ent.text, code)
+                self.persons.setdefault(ent[-1].text, code)
+
+    def _person_state(self, ent: Span) -> str | None:
+        # "Bolivian Defense Minister Edmundo Novillo", "Iran's foreign minister, Hossein X":
+        # the actor among the tokens just before the name, within the same noun phrase.
+        head = ent.root
+        for token in [*head.lefts, *(c for t in head.lefts for c in t.subtree)]:
+            mention = self._actor_at.get(token.i)
+            if mention and mention.code and mention.kind in ("state", "organ"):
+                return mention.code
+        if head.dep_ == "appos":
+            return self.resolve(head.head, allow_anaphora=False)
+        for child in head.children:
+            if child.dep_ == "appos":
+                found = self.resolve(child, allow_anaphora=False)
+                if found:
+                    return found
+        return None
+
+    # --- lookups ----------------------------------------------------------------------
+
+    def actor_at(self, i: int) -> ActorMention | None:
+        return self._actor_at.get(i)
+
+    def weapon_at(self, i: int) -> WeaponMention | None:
+        return self._weapon_at.get(i)
+
+    def weapons_in(self, tokens: Iterable[Token]) -> list[WeaponMention]:
+        seen: dict[int, WeaponMention] = {}
+        for t in tokens:
+            w = self._weapon_at.get(t.i)
+            if w is not None:
+                seen.setdefault(w.start, w)
+        return [seen[k] for k in sorted(seen)]
+
+    def actors_in(self, start: int, end: int) -> list[ActorMention]:
+        seen: dict[int, ActorMention] = {}
+        for i in range(start, end):
+            a = self._actor_at.get(i)
+            if a is not None and a.code:
+                seen.setdefault(a.start, a)
+        return [seen[k] for k in sorted(seen)]
+
+    # --- resolution -------------------------------------------------------------------
+
+    def resolve(
+        self,
+        token: Token,
+        *,
+        allow_anaphora: bool = True,
+        exclude: frozenset[str] = frozenset(),
+        depth: int = 0,
+    ) -> str | None:
+        """The actor code a noun phrase headed by `token` refers to, if any."""
+        if depth > 4:
+            return None
+        mention = self._actor_at.get(token.i)
+        if mention is not None:
+            return mention.code if mention.code not in exclude else None
+        if token.ent_type_ == "PERSON":
+            code = self.persons.get(token.text)
+            if code and code not in exclude:
+                return code
+        # Modifiers: "Bolivia's minister", "the Bolivian minister", "Iran drones".
+        for child in sorted(token.children, key=lambda c: -c.i):
+            if child.dep_ in _MODIFIER_DEPS and child.i < token.i:
+                code = self.resolve(
+                    child, allow_anaphora=allow_anaphora, exclude=exclude, depth=depth + 1
+                )
+                if code:
+                    return code
+        # "the government of Iran", "officials in Tehran", "Novillo, Bolivia's minister".
+        for child in token.children:
+            if child.dep_ == "appos" or (
+                child.dep_ == "prep"
+                and child.lower_ in ("of", "in", "from")
+                and token.lower_ not in _MATERIAL_NOUNS
+            ):
+                target = child if child.dep_ == "appos" else _pobj(child)
+                if target is not None:
+                    code = self.resolve(
+                        target, allow_anaphora=False, exclude=exclude, depth=depth + 1
+                    )
+                    if code:
+                        return code
+        if allow_anaphora:
+            return self.antecedent(token, exclude=exclude)
+        return None
+
+    def antecedent(self, token: Token, *, exclude: frozenset[str] = frozenset()) -> str | None:
+        """Light co-reference for pronouns and definite descriptions ("the country")."""
+        word = token.lower_
+        lemma = token.lemma_.lower()
+        if word in PERSON_PRONOUNS or lemma in PERSON_NOUNS:
+            person = self._previous_person(token, exclude)
+            if person:
+                return person
+            kinds: tuple[str, ...] = ("state", "organ")
+        elif word in PRONOUNS:
+            kinds = ("state", "group", "organ", "company")
+        elif lemma in STATE_NOUNS and _definite(token):
+            kinds = ("state",)
+        elif lemma in GROUP_NOUNS and _definite(token):
+            kinds = ("group",)
+        elif lemma in COMPANY_NOUNS and _definite(token):
+            kinds = ("company",)
+        else:
+            return None
+        # "his country": the country of the person "his" points to.
+        for child in token.children:
+            if child.dep_ == "poss" and child.lower_ in PERSON_PRONOUNS:
+                person = self._previous_person(child, exclude)
+                if person:
+                    return person
+        return self._previous_actor(token, kinds, exclude)
+
+    def _previous_actor(
+        self, token: Token, kinds: tuple[str, ...], exclude: frozenset[str]
+    ) -> str | None:
+        sent_start = token.sent.start
+        window_start = _sentence_start_before(token, 2)
+        for mention in reversed(self.actors):
+            if mention.start >= token.i or mention.start < window_start:
+                continue
+            if mention.code and mention.kind in kinds and mention.code not in exclude:
+                # An earlier sentence counts only for what it was about (not a demonym aside).
+                if mention.start < sent_start and mention.form == "demonym" and not mention.made:
+                    continue
+                return mention.code
+        return None
+
+    def _previous_person(self, token: Token, exclude: frozenset[str]) -> str | None:
+        window_start = _sentence_start_before(token, 2)
+        for ent in reversed(self.doc.ents):
+            if ent.start >= token.i or ent.start < window_start:
+                continue
+            if ent.label_ == "PERSON":
+                code = self.persons.get(ent.text) or self.persons.get(ent[-1].text)
+                if code and code not in exclude:
+                    return code
+                return None  # the nearest person is unknown: do not guess past them
+        return None
+
+
+# Nouns whose "of"/"from" complement is a source, not an owner ("drones from Iran" is
+# handled as an origin elsewhere; "the government of Iran" is an owner).
+_MATERIAL_NOUNS = frozenset({"drone", "drones", "missile", "missiles", "weapon", "weapons"})
+
+
+def _accept(info: ActorInfo, span: Span, entity_of: dict[int, Span]) -> bool:
+    """Unambiguous names always; ambiguous ones ("Jordan", "Chad") where spaCy agrees."""
+    if not info.ambiguous:
+        return True
+    labels = _AGREEING_LABELS.get(info.kind, set())
+    return any(t.i in entity_of and entity_of[t.i].label_ in labels for t in span)
+
+
+def _pobj(prep: Token) -> Token | None:
+    for child in prep.children:
+        if child.dep_ in ("pobj", "pcomp"):
+            return child
+    return None
+
+
+def _definite(token: Token) -> bool:
+    return any(
+        c.dep_ in ("det", "poss")
+        and c.lower_ in ("the", "this", "that", "its", "their", "his", "her", "our")
+        for c in token.children
+    ) or token.lower_ in ("both",)
+
+
+def _sentence_start_before(token: Token, n: int) -> int:
+    """Token index where the sentence `n` sentences before `token`'s starts."""
+    sent = token.sent
+    start = sent.start
+    doc = token.doc
+    for _ in range(n):
+        if start == 0:
+            break
+        start = doc[start - 1].sent.start
+    return start

