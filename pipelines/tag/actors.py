@@ -298,7 +298,7 @@ class DocIndex:
     ) -> str | None:
         """The antecedent: recent, and among recent ones the story's main party."""
         window_start = _sentence_start_before(token, 2)
-        recent: dict[str, int] = {}
+        recent: dict[str, tuple[bool, int]] = {}
         for mention in self.actors:
             if mention.start >= token.i or mention.start < window_start:
                 continue
@@ -306,12 +306,15 @@ class DocIndex:
                 continue
             if mention.made:  # "Chinese-made": the maker, never the one referred to
                 continue
-            recent[mention.code] = mention.start
+            subject = _in_subject(self.doc[mention.end - 1])
+            best = recent.get(mention.code, (False, -1))
+            recent[mention.code] = (best[0] or subject, mention.start)
         if not recent:
             return None
-        # "the junta", "the kingdom": the state the story is about beats the one named last.
+        # "the junta", "the kingdom": the state the story is about beats the one named last,
+        # and a subject ("The Pakistan Air Force received...") beats a "from China".
         salience = self.salience if salient else {}
-        return max(recent, key=lambda c: (salience.get(c, 0) >= 3, recent[c]))
+        return max(recent, key=lambda c: (salience.get(c, 0) >= 3, recent[c][0], recent[c][1]))
 
     def _previous_subject(self, token: Token, exclude: frozenset[str]) -> str | None:
         start = token.sent.start
@@ -354,6 +357,13 @@ def _dateline(text: str, start: int, end: int) -> bool:
         return False
     rest = text[end : end + 80]
     return "—" in rest[:60] or " - " in rest[:40] or rest.lstrip().startswith(("(", ",", "/"))
+
+
+def _in_subject(token: Token) -> bool:
+    """Is the token (a name, or a modifier of one) part of a clause's subject?"""
+    while token.dep_ in ("compound", "poss", "amod", "appos", "conj") and token.head is not token:
+        token = token.head
+    return token.dep_ in ("nsubj", "nsubjpass")
 
 
 def _reporting_subject(token: Token) -> Token | None:

@@ -395,6 +395,10 @@ class Extractor:
                                      for p in _preps([t], ("from", "of", "by", "with"))) if c),
                         None,
                     )  # fmt: skip
+                    if not code:  # "knowledge and funding provided by Iran"
+                        agents = [g for a in t.children if a.dep_ == "acl" and (g := _agent(a))]
+                        code = next((c for g in agents if (c := resolve(g, allow_anaphora=False))),
+                                    None)  # fmt: skip
                     if not code and t.dep_ == "dobj":  # "with Elbit providing technology"
                         subj = _subject(t.head, [])
                         code = resolve(subj, allow_anaphora=False) if subj is not None else None
@@ -508,8 +512,12 @@ class Extractor:
                 found = self.index.weapons_in(t for t in verb.subtree if t.i not in subject)
         # "... three Patriot batteries, as well as HIMARS", "sales, including F-15 jets".
         list_heads = [token, *([theme_tok] if theme_tok is not None else [])]
-        if token.pos_ in ("NOUN", "PROPN") and token.head is not token:
-            list_heads.append(token.head)
+        if token.pos_ in ("NOUN", "PROPN"):
+            # "approved $20 billion in weapons sales to Israel, including F-15 jets".
+            for node in self._governors(token):
+                list_heads.append(node)
+                if node.pos_ == "VERB":
+                    break
         for obj in _preps(list_heads, (*_LIST_PREPS, "with") if found or theme_tok is None
                           else _LIST_PREPS):  # fmt: skip
             for w in self.index.weapons_in(obj.subtree):
