@@ -71,6 +71,8 @@ _CONTEXT_BEFORE = re.compile(
     re.I,
 )
 _ALNUM = re.compile(r"\w")
+# Capital letters (and digits) right after a designation's number name a variant of it.
+_VARIANT_SUFFIX = re.compile(r"[A-Z]{1,4}\d{0,2}(?![\w])")
 
 
 def _is_word_char(text: str, i: int) -> bool:
@@ -202,22 +204,26 @@ class Gazetteer:
                 taken.append((m.start, m.end))
         return sorted(chosen, key=lambda m: m.start)
 
-    def _scan(self, automaton: Any, haystack: str, text: str) -> Iterator[tuple[int, int, Any]]:
+    def _scan(
+        self, automaton: Any, haystack: str, text: str, *, suffixes: bool = False
+    ) -> Iterator[tuple[int, int, Any]]:
         for end_index, (length, info) in automaton.iter(haystack):
             start, end = end_index - length + 1, end_index + 1
             if _is_word_char(text, start - 1):
                 continue
             if _is_word_char(text, end):
-                # A plural or possessive-less plural: "Shahed-136s", "Lancets", "S-400s".
+                variant = _VARIANT_SUFFIX.match(text, end) if text[end - 1].isdigit() else None
                 if text[end] in "sS" and not _is_word_char(text, end + 1):
-                    end += 1
+                    end += 1  # a plural: "Shahed-136s", "Lancets", "S-400s"
+                elif variant and suffixes:
+                    end = variant.end()  # a variant of the type: "Su-30SME", "Mi-24P", "F-15IA"
                 else:
                     continue
             yield start, end, info
 
     def weapons(self, text: str) -> list[Match[WeaponInfo]]:
         found: list[Match[WeaponInfo]] = []
-        for start, end, info in self._scan(self._weapons, _lower(text), text):
+        for start, end, info in self._scan(self._weapons, _lower(text), text, suffixes=True):
             if info.needs_context and not self._weapon_context(text, start, end):
                 continue
             found.append(Match(start, end, text[start:end], info))

@@ -264,7 +264,17 @@ class Extractor:
             status = "delivered"
         if frame == "supply" and self._know_how(token):
             status = "production"  # "transferred designs and know-how for the drone"
-        return self._emit(roles, status, sent, denied, fallback=frame in ("supply", "offer"))
+        found = self._emit(roles, status, sent, denied, fallback=frame in ("supply", "offer"))
+        if not found and frame == "produce" and roles.suppliers and not roles.recipients:
+            # "After shipping drones to Russia, Iran agreed to help build a factory".
+            suppliers = roles.codes("supplier")
+            previous = [c.recipient for c in self._last if c.supplier in suppliers]
+            if previous:
+                roles.add("recipient", previous[-1:], "discourse")
+                found = self._emit(roles, status, sent, denied)
+        if found:
+            self._last = found
+        return found
 
     def _roles(self, token: Token, frame: str, chain: list[Token], sent: Span) -> _Roles:
         r = _Roles()
@@ -331,8 +341,16 @@ class Extractor:
                         r.add("supplier", [resolve(obj)], "syntax")
 
         r.theme = self._theme(token, theme_tok, sent)
-        if frame == "use" and token.lemma_.lower() in _STRONG_USE and not r.suppliers:
-            r.fallback_supplier = self._other_state(sent, r.codes("recipient"), maker=True)
+        if frame == "use" and not r.suppliers:
+            # "missiles used by the Houthis were built with components supplied from Iran".
+            sources = [c for t in sent if self.t.frame_of(t.lemma_.lower(), t.pos_) == "supply"
+                       for p in [*_preps([t], ("from",)), *filter(None, [_agent(t)])]
+                       if (c := resolve(p, allow_anaphora=False))
+                       and c not in r.codes("recipient")]  # fmt: skip
+            if sources:
+                r.fallback_supplier = sources[0]
+            elif token.lemma_.lower() in _STRONG_USE:
+                r.fallback_supplier = self._other_state(sent, r.codes("recipient"), maker=True)
         return r
 
     def _actorish(self, token: Token) -> bool:
@@ -443,7 +461,7 @@ class Extractor:
             parties.extend(
                 c for s in _conjuncts(obj) if (c := self.index.resolve(s, allow_anaphora=False))
             )
-        heads = _preps([token], ("for", "of", "on", "covering", "including"))
+        heads = _preps([token, *chain[:1]], ("for", "of", "on", "covering", "including"))
         theme = self.index.weapons_in(t for h in heads for t in h.subtree)
         theme = theme or self.index.weapons_in(
             c for c in token.children if c.dep_ in ("compound", "amod")
@@ -526,9 +544,12 @@ class Extractor:
         if found:
             return found
         # Only a pronoun points back to a weapon named before ("hundreds of them").
-        pronoun = theme_tok is not None and any(
-            t.lower_ in _THEME_PRONOUNS for t in _np_tokens(theme_tok)
-        )
+        pronoun = theme_tok is not None and (
+            any(t.lower_ in _THEME_PRONOUNS for t in _np_tokens(theme_tok))
+            # "interest in the system", "the type": a definite description of a weapon.
+            or (theme_tok.lower_ in _GENERIC_THEMES
+                and any(c.lower_ == "the" for c in theme_tok.children))
+        )  # fmt: skip
         if not pronoun:
             return []
         start = self.doc[max(sent.start - 1, 0)].sent.start
