@@ -31,6 +31,7 @@ import structlog
 from .dedup import normalized_text
 from .errors import TransientError
 from .keys import Keys
+from .publish import _text
 from .record import STATUSES, Story
 from .subscriptions import (
     Before,
@@ -119,16 +120,18 @@ def _memory_members(found: frozenset[Fact]) -> list[str]:
     return [m for k in keys for m in (_member(k), *(_member(k, s) for s in STATUSES))]
 
 
-def _memory_before(found: frozenset[Fact], flags: Sequence[Any]) -> Before:
+def _memory_before(
+    found: frozenset[Fact], flags: Sequence[Any], earlier: dict[TransferKey, set[str]]
+) -> Before:
+    """What the subscription alerted of these transfer keys: in Redis, or earlier in the batch."""
     keys = sorted({f.key for f in found}, key=str)
     step = 1 + len(STATUSES)
     before: dict[TransferKey, dict[str, frozenset[bool]]] = {}
     for i, key in enumerate(keys):
         row = [bool(int(x)) for x in flags[i * step : (i + 1) * step]]
-        if row[0]:
-            before[key] = {
-                s: frozenset() for s, seen in zip(STATUSES, row[1:], strict=True) if seen
-            }
+        statuses = {s for s, known in zip(STATUSES, row[1:], strict=True) if known}
+        if row[0] or key in earlier:
+            before[key] = dict.fromkeys(statuses | earlier.get(key, set()), frozenset())
     return before
 
 
@@ -145,22 +148,27 @@ def _plan(
             pipe.smismember(keys.seen_alert_transfers(sub.name), _memory_members(now))
     replies = iter(pipe.execute())
     plans: list[_Plan] = []
+    # Transfer keys and statuses alerted by earlier stories of this batch, per subscription.
+    batch: dict[str, dict[TransferKey, set[str]]] = {}
     for (story, sub), now in zip(pairs, found, strict=True):
         by_id, by_text = next(replies), next(replies)
-        memory = _memory_before(now, next(replies)) if now else {}
+        earlier = batch.setdefault(sub.name, {})
+        memory = _memory_before(now, next(replies), earlier) if now else {}
         current = _text(by_id or by_text or b"")
         members = tuple(m for f in sorted(now) for m in (_member(f.key), _member(f.key, f.status)))
         if not current:
-            plans.append(
-                _Plan(story, sub, "", dump_facts(now), "new", tuple(changes(now, memory)), members)
-            )
-            continue
-        old = load_facts(current)
-        added = now - old
-        if added:
+            found_changes = tuple(changes(now, memory))
+            plans.append(_Plan(story, sub, "", dump_facts(now), "new", found_changes, members))
+        else:
+            old = load_facts(current)
+            added = now - old
+            if not added:
+                continue
             found_changes = tuple(changes(added, before_from_facts(old)))
             state = dump_facts(old | now)
             plans.append(_Plan(story, sub, current, state, "update", found_changes, members))
+        for fact in now:
+            earlier.setdefault(fact.key, set()).add(fact.status)
     return plans
 
 
@@ -363,7 +371,3 @@ class GroupReader:
                 continue
             out.append((_text(entry_id), {_text(k): _text(v) for k, v in fields.items()}))
         return out
-
-
-def _text(value: Any) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)

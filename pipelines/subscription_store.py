@@ -18,13 +18,10 @@ import structlog
 
 from .errors import ConfigError
 from .keys import Keys
+from .publish import _text
 from .subscriptions import Subscription, validate_subscription
 
 log = structlog.get_logger("armswatch.subscriptions")
-
-
-def _text(value: Any) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
 
 
 @dataclass
@@ -56,10 +53,7 @@ class SubscriptionStore:
     def add(self, client: redis.Redis, subscription: Subscription, *, replace: bool) -> None:
         """Store a subscription; ConfigError if its name is taken (unless `replace`)."""
         name = subscription.name
-        if any(s.name == name for s in self.configured):
-            raise ConfigError(
-                f"subscription {name!r} is defined in subscriptions.yaml; edit the file instead"
-            )
+        self._refuse_configured(name)
         data = subscription.model_dump_json(exclude_defaults=True)
         if replace:
             client.hset(self.keys.subscriptions, name, data)
@@ -70,13 +64,16 @@ class SubscriptionStore:
 
     def remove(self, client: redis.Redis, name: str) -> None:
         """Delete a stored subscription (its alert stream stays readable)."""
+        self._refuse_configured(name)
+        if not client.hdel(self.keys.subscriptions, name):
+            raise ConfigError(f"no stored subscription named {name!r}")
+        client.incr(self.keys.subscriptions_version)
+
+    def _refuse_configured(self, name: str) -> None:
         if any(s.name == name for s in self.configured):
             raise ConfigError(
                 f"subscription {name!r} is defined in subscriptions.yaml; edit the file instead"
             )
-        if not client.hdel(self.keys.subscriptions, name):
-            raise ConfigError(f"no stored subscription named {name!r}")
-        client.incr(self.keys.subscriptions_version)
 
 
 def merge(

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import socket
 import sys
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -270,6 +271,12 @@ def _print_replay_table(rows: Sequence[dict[str, Any]]) -> None:
             "\n".join(a for s in stories for a in s.get("alerts", [])) or "-",
         )
     stdout.print(table)
+    alerts = Counter(
+        a.split(" ")[0] for row in rows for s in row["stories"] for a in s.get("alerts", [])
+    )
+    if alerts:
+        counts = ", ".join(f"{name} {n}" for name, n in sorted(alerts.items()))
+        stdout.print(f"{alerts.total()} new alerts: {counts}.")
     if total and not new:
         stdout.print(f"Nothing new: all {total} stories were already published.")
     else:

@@ -14,11 +14,11 @@ import json
 import os
 import time
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 import redis
 import structlog
-from celery import Celery, shared_task
+from celery import shared_task
 
 from pipelines.alerts import Alert, GroupReader, alert_json, route
 from pipelines.errors import ArmswatchError, ConfigError, InputRejected, RateLimited, TransientError
@@ -29,7 +29,7 @@ from pipelines.record import Story, from_payload
 from pipelines.subscriptions import Subscription
 from pipelines.webhooks import backoff, deliver, signing_key
 
-from .celery_app import ArmswatchTask
+from .celery_app import ArmswatchApp, ArmswatchTask
 from .context import Context
 
 log = structlog.get_logger("armswatch.tasks")
@@ -87,7 +87,7 @@ def process_batch(self: ProcessTask, payloads: list[dict[str, Any]]) -> list[dic
         )
     }
     alerted: dict[str, list[str]] = {}
-    for alert in route_alerts(self.app, stories):
+    for alert in route_alerts(cast(ArmswatchApp, self.app), stories):
         alerted.setdefault(alert.story_id, []).append(
             alert.subscription + ("" if alert.kind == "new" else f" ({alert.kind})")
         )
@@ -100,13 +100,13 @@ def process_batch(self: ProcessTask, payloads: list[dict[str, Any]]) -> list[dic
 # --- alerts -----------------------------------------------------------------------------
 
 
-def route_alerts(app: Celery, stories: Sequence[Story]) -> list[Alert]:
+def route_alerts(app: ArmswatchApp, stories: Sequence[Story]) -> list[Alert]:
     """The matcher stage after publish: alert streams, then webhook tasks (any code path).
 
     Pass every story of the batch, new or already published: the alert state, not the
     publish marker, decides what is new for each subscription.
     """
-    ctx: Context = app.armswatch  # type: ignore[attr-defined]
+    ctx = app.armswatch
     subscriptions = ctx.subscriptions.current(ctx.redis)
     alerts = route(
         stories,
@@ -124,13 +124,13 @@ def route_alerts(app: Celery, stories: Sequence[Story]) -> list[Alert]:
 _DISPATCH_BATCH = 100
 
 
-def dispatch_webhooks(app: Celery, subscriptions: Sequence[Subscription]) -> int:
+def dispatch_webhooks(app: ArmswatchApp, subscriptions: Sequence[Subscription]) -> int:
     """Enqueue a delivery for each alert not yet handed on; acknowledge it once enqueued.
 
     The alert stream's `webhooks` group is the outbox: an alert read here but never
     enqueued (the process died) stays pending and is reclaimed by a later call.
     """
-    ctx: Context = app.armswatch  # type: ignore[attr-defined]
+    ctx = app.armswatch
     task = app.tasks[deliver_webhook.name]
     sent = 0
     for sub in subscriptions:
@@ -190,6 +190,8 @@ def deliver_webhook(
         _webhook_failed(ctx, args, f"{exc.reason}", type(exc).__name__)
         return None
     except TransientError as exc:
+        # Retried by hand rather than by autoretry_for, whose countdown is whole seconds
+        # from decoration-time options: here it follows the settings and Retry-After.
         attempts = self.request.retries + 1
         if self.request.retries >= settings.webhook_max_retries:
             reason = f"gave up after {attempts} tries: {exc.reason}"

@@ -138,6 +138,15 @@ def test_a_new_story_says_what_is_new_for_the_subscription(redis_client: redis.R
     assert [c.text for c in moved.changes] == ["IR -> RU drone: sought -> delivered"]
 
 
+def test_changes_count_earlier_stories_of_the_same_batch(redis_client: redis.Redis) -> None:
+    sub = _sub(suppliers=["IR"])
+    a = _story("s1", _transfer(status="sought"), text="a")
+    b = _story("s2", _transfer(status="sought"), _transfer(status="delivered"), text="b")
+    first, second = _route(redis_client, [a, b], [sub])
+    assert [c.text for c in first.changes] == ["new transfer IR -> RU drone (sought)"]
+    assert [c.text for c in second.changes] == ["IR -> RU drone: sought -> delivered"]
+
+
 def test_story_level_subscription_alerts_on_a_new_transfer(redis_client: redis.Redis) -> None:
     sub = _sub(keywords=["drones"])
     (first,) = _route(redis_client, [_story("s1")], [sub])

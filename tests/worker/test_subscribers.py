@@ -62,6 +62,8 @@ def test_replaying_the_seeds_gives_exactly_the_expected_alerts(
 
     first = run("replay", str(SEEDS))
     assert first.exit_code == 0, first.stderr
+    total = sum(len(ids) for ids in expected.values())
+    assert f"{total} new alerts: " in first.stdout
     for sub in subscriptions:
         ids = _alert_ids(redis_client, sub.name)
         assert len(ids) == len(set(ids)), sub.name  # each story at most once
@@ -81,6 +83,7 @@ def test_replaying_the_seeds_gives_exactly_the_expected_alerts(
     lengths = {sub.name: redis_client.xlen(KEYS.alerts(sub.name)) for sub in subscriptions}
     second = run("replay", str(SEEDS))
     assert second.exit_code == 0, second.stderr
+    assert "new alerts" not in second.stdout
     assert {sub.name: redis_client.xlen(KEYS.alerts(sub.name)) for sub in subscriptions} == lengths
 
 
