@@ -10,6 +10,7 @@ import pytest
 import redis
 
 from pipelines.tag import Tagger, load_tagger
+from tests.receiver import Receiver, serve_receiver
 from worker.redis_server import EmbeddedRedis
 from worker.settings import Settings
 
@@ -64,3 +65,10 @@ def tagger() -> Tagger:
 def gold() -> dict[str, dict]:
     with (SEEDS / "gold.jsonl").open(encoding="utf-8") as f:
         return {row["id"]: row for row in map(json.loads, f) if row}
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    """A webhook receiver on a loopback port (tests/receiver.py)."""
+    with serve_receiver() as server:
+        yield server

@@ -8,10 +8,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import cached_property
 
+import httpx
 import redis
 
 from pipelines.clean import CleanRules, default_rules
 from pipelines.keys import Keys
+from pipelines.subscription_store import SubscriptionStore
+from pipelines.subscriptions import load_subscriptions
 from pipelines.tag import Tagger, load_tagger
 
 from .settings import Settings
@@ -41,3 +44,19 @@ class Context:
     @cached_property
     def rules(self) -> CleanRules:
         return default_rules()
+
+    @cached_property
+    def subscriptions(self) -> SubscriptionStore:
+        # subscriptions.yaml is read once per process; run-time ones come from Redis.
+        return SubscriptionStore(load_subscriptions(self.settings.config_dir), self.keys)
+
+    @cached_property
+    def http(self) -> httpx.Client:
+        # No redirects (they could lead past the address check); no proxy from the
+        # environment (the address check must see the real destination).
+        return httpx.Client(
+            timeout=self.settings.webhook_timeout,
+            follow_redirects=False,
+            trust_env=False,
+            headers={"user-agent": "armswatch-webhooks"},
+        )
