@@ -73,6 +73,11 @@ class Candidate:
     confidence: float
     sent: Span
     denied: bool = False
+    # Was the supplier named as one (not inferred from where the weapon was made)?
+    named: bool = True
+    # With a named supplier: the makers the text gives for the same weapons ("the UAE
+    # supplied Chinese-made drones"), who are then not suppliers of them too.
+    makers: frozenset[str] = frozenset()
 
 
 @dataclass
@@ -113,6 +118,7 @@ class Extractor:
             candidates.extend(found)
             if found:
                 self._last = found
+        candidates = _without_makers_of_brokered(candidates)
         denied = self._denials(candidates)
         return merge(
             _with_denied(c) if c.status != "production" and _pair(c) in denied else c
@@ -312,6 +318,12 @@ class Extractor:
                     break
 
         heads = [token, *([theme_tok] if theme_tok is not None else [])]
+        if noun:
+            # "approved $20 billion in weapons sales to Israel": the verb holds the "to".
+            for node in chain:
+                heads.append(node)
+                if node.pos_ == "VERB":
+                    break
         if frame == "supply" and _preps(heads, ("at", "against", "into")):
             return _Roles()  # "sends hundreds of drones at our cities": an attack
         if subject_side == "supplier":
@@ -765,11 +777,19 @@ class Extractor:
         if not recipients:
             return []
         hedged = any(t.lemma_.lower() in self.t.hedges or t.lower_ in self.t.hedges for t in sent)
-        by_key: dict[tuple[str, str, SystemClass], tuple[list[str], float]] = {}
+        by_key: dict[
+            tuple[str, str, SystemClass], tuple[list[str], float, bool, frozenset[str]]
+        ] = {}
         for w in r.theme:
             suppliers = r.suppliers or self._origins(w, exclude=None)
             if not suppliers and r.fallback_supplier:
                 suppliers = [(r.fallback_supplier, "fallback")]
+            named = bool(r.suppliers)
+            makers = (
+                frozenset(c for c, b in self._origins(w, exclude=None) if b == "origin")
+                if named
+                else frozenset()
+            )
             for s_code, s_basis in suppliers:
                 for r_code, r_basis in recipients:
                     if not s_code or s_code == r_code:
@@ -777,13 +797,16 @@ class Extractor:
                     confidence = min(_CONFIDENCE[s_basis], _CONFIDENCE[r_basis])
                     confidence *= 0.85 if hedged else 1.0
                     key = (s_code, r_code, w.info.system_class)
-                    systems, best = by_key.get(key, ([], 0.0))
+                    systems, best, was_named, known = by_key.get(key, ([], 0.0, False, frozenset()))
                     if w.info.name and w.info.name not in systems:
                         systems.append(w.info.name)
-                    by_key[key] = (systems, max(best, confidence))
+                    by_key[key] = (systems, max(best, confidence), was_named or named,
+                                   known | makers)  # fmt: skip
         return [
-            Candidate(s, rc, cls, tuple(systems), status, round(conf, 3), sent, denied)
-            for (s, rc, cls), (systems, conf) in by_key.items()
+            Candidate(
+                s, rc, cls, tuple(systems), status, round(conf, 3), sent, denied, named, makers
+            )
+            for (s, rc, cls), (systems, conf, named, makers) in by_key.items()
         ]
 
     def _fallback_recipients(self, sent: Span, suppliers: frozenset[str]) -> list[tuple[str, str]]:
@@ -887,13 +910,22 @@ def _kind(status: Status) -> str:
     return "production" if status == "production" else "transfer"
 
 
+def _without_makers_of_brokered(candidates: list[Candidate]) -> list[Candidate]:
+    """ "The UAE supplied Chinese-made drones to the LNA, which used them": the named
+    middleman is the supplier; the maker is not a second supplier of the same weapons."""
+    brokered = {(maker, c.recipient, c.system_class) for c in candidates for maker in c.makers
+                if maker != c.supplier}  # fmt: skip
+    return [c for c in candidates
+            if c.named or (c.supplier, c.recipient, c.system_class) not in brokered]  # fmt: skip
+
+
 def _pair(c: Candidate) -> tuple[str, str]:
     return (c.supplier, c.recipient)
 
 
 def _with_denied(c: Candidate) -> Candidate:
     return Candidate(c.supplier, c.recipient, c.system_class, c.systems, c.status, c.confidence,
-                     c.sent, True)  # fmt: skip
+                     c.sent, True, c.named, c.makers)  # fmt: skip
 
 
 def merge(candidates: Iterable[Candidate]) -> list[Transfer]:
