@@ -54,6 +54,8 @@ _KNOW_HOW = frozenset({"technology", "know-how", "design", "designs", "blueprint
                        "manufacturing"})  # fmt: skip
 _PRODUCTION_HEADS = frozenset({"line", "plant", "facility", "site", "capacity", "centre",
                                "center", "hub", "base"})  # fmt: skip
+_CLAUSE_BOUNDARIES = frozenset({"after", "before", "since", "while", "despite", "although",
+                                "though", "until", "unlike"})  # fmt: skip
 _STRONG_USE = frozenset({"use", "fire", "launch", "employ", "deploy", "unleash"})
 _DESTINATION = frozenset({"bound", "destined", "headed", "heading", "intended", "earmarked",
                           "meant", "route", "sailing", "travelling", "traveling"})  # fmt: skip
@@ -193,6 +195,8 @@ class Extractor:
         chain: list[Token] = []
         current = token
         while current.dep_ in _CLIMB and current.head is not current and len(chain) < 8:
+            if current.lower_ in _CLAUSE_BOUNDARIES:
+                break  # "After shipping drones, Iran agreed to...": another time, another status
             current = current.head
             chain.append(current)
             if current.lemma_.lower() in _REPORTING:
@@ -202,7 +206,9 @@ class Extractor:
     def _status(self, token: Token, frame: str, chain: list[Token]) -> tuple[Status | None, bool]:
         """(status, denied): None when the words around the trigger rule a transfer out."""
         if frame == "produce":
-            return ("production", False) if not _own(token) else (None, False)
+            helped = any(n.lemma_.lower() in self.t.help_verbs for n in chain)
+            # "Russia's own production" is domestic, unless someone "helped Russia build its own".
+            return ("production", False) if helped or not _own(token) else (None, False)
         nodes = [token, *chain]
         for node in nodes:
             lemma = node.lemma_.lower()
@@ -407,11 +413,15 @@ class Extractor:
         for node in near:
             for obj in _preps([node, *[c for c in node.children if c.dep_ == "dobj"]],
                               _LOCATION_PREPS):  # fmt: skip
-                r.add("recipient", [resolve(obj)], "syntax")
+                code = resolve(obj)
+                if code is None:  # "at a plant near Baku", "at a factory in Tatarstan"
+                    code = next((c for o in _preps([obj], _LOCATION_PREPS)
+                                 if (c := resolve(o, allow_anaphora=False))), None)  # fmt: skip
+                r.add("recipient", [code], "syntax")
         # Who helps: "Iran is helping Russia build", "with Iran's help", "help from Iran".
-        for node in chain:
+        for n, node in enumerate(chain):
             if node.lemma_.lower() in self.t.help_verbs:
-                subj = _subject(node, [])
+                subj = _subject(node, chain[n + 1 :])
                 if subj is not None:
                     r.add("supplier", [resolve(subj)], "syntax")
                 helped = _child(node, "dobj")
@@ -436,6 +446,10 @@ class Extractor:
                         r.add("supplier", [code], "syntax")
                         break
         r.theme = self._theme(token, None, sent, production=True)
+        if not r.theme and any(n.lemma_.lower() in self.t.help_verbs for n in chain):
+            # "Iran supplied Shahed drones and helped Russia build a factory": those drones.
+            before = [w for w in self.index.weapons if sent.start <= w.start < token.i]
+            r.theme = before[-1:]
         # The parties of the clause: its subject and whoever it works "with".
         subj = _subject(token, chain)
         top = subj.head if subj is not None else (chain[-1] if chain else token)
@@ -518,6 +532,11 @@ class Extractor:
         found: list[WeaponMention] = []
         if theme_tok is not None:
             found = self.index.weapons_in(_np_tokens(theme_tok))
+            # "supplied L-39 jets": a designation the tagger took for punctuation, left hanging
+            # from the verb right before the object.
+            stray = [c for c in token.children if c.dep_ in ("punct", "dep", "nummod", "npadvmod")
+                     and 0 < theme_tok.left_edge.i - c.i <= 2]  # fmt: skip
+            found += [w for w in self.index.weapons_in(stray) if w not in found]
             for sibling in theme_tok.head.children:  # "Chinese CH-4 and CH-5 drones", split up
                 if (
                     sibling is not theme_tok
@@ -771,7 +790,7 @@ class Extractor:
         if not r.theme:
             return []
         recipients = list(r.recipients)
-        suppliers_known = frozenset(c for c, b in r.suppliers if b == "syntax")
+        suppliers_known = frozenset(c for c, b in r.suppliers if b in ("syntax", "coref"))
         if not recipients and fallback and suppliers_known:
             recipients = self._fallback_recipients(sent, suppliers_known)
         if not recipients:
@@ -812,6 +831,13 @@ class Extractor:
     def _fallback_recipients(self, sent: Span, suppliers: frozenset[str]) -> list[tuple[str, str]]:
         """A supply with no stated recipient: "to X" later on, the one other state of the
         sentence, the recipient of the transfer just named, or the story's focus."""
+        for t in sent:  # "... a further unit had arrived in Ukraine", "reached the Houthis"
+            if t.lemma_.lower() in ("arrive", "reach", "land") and t.pos_ == "VERB":
+                places = _preps([t], ("in", "at")) + [c for c in t.children if c.dep_ == "dobj"]
+                for place in places:
+                    code = self.index.resolve(place, allow_anaphora=False, exclude=suppliers)
+                    if code:
+                        return [(code, "fallback")]
         for obj in _following_preps(sent, _RECIPIENT_PREPS):
             code = self.index.resolve(obj, allow_anaphora=False, exclude=suppliers)
             if code:
@@ -1002,6 +1028,11 @@ def _subject(token: Token | None, chain: list[Token]) -> Token | None:
                 return pobj
         if node.tag_ == "VBG" and node.dep_ == "acl" and node.head.pos_ in ("PROPN", "NOUN"):
             return node.head
+        if node.dep_ == "conj" and node.pos_ in ("VERB", "AUX"):
+            # "Iran had supplied drones ... and had helped Russia build": shared subject.
+            shared = _subject(node.head, [])
+            if shared is not None:
+                return shared
         if node.dep_ == "ccomp" or node.lemma_.lower() in _REPORTING:
             break
     return None
