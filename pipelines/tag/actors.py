@@ -103,18 +103,29 @@ class DocIndex:
     _actor_at: dict[int, ActorMention] = field(default_factory=dict)
     _weapon_at: dict[int, WeaponMention] = field(default_factory=dict)
     _salience: dict[str, int] | None = None
+    # Sentences once per Doc: spaCy's Token.sent rescans every sentence on each call.
+    sentences: list[Span] = field(default_factory=list)
+    ents: list[Span] = field(default_factory=list)  # likewise Doc.ents, rebuilt on each access
+    _sentence_of: list[int] = field(default_factory=list)
 
     @classmethod
     def build(cls, doc: Doc, gazetteer: Gazetteer) -> DocIndex:
         index = cls(doc)
-        entity_of: dict[int, Span] = {t.i: ent for ent in doc.ents for t in ent}
-        for m in gazetteer.actors(doc.text):
+        index.sentences = list(doc.sents)
+        index.ents = list(doc.ents)
+        index._sentence_of = [0] * len(doc)
+        for n, sent in enumerate(index.sentences):
+            for i in range(sent.start, sent.end):
+                index._sentence_of[i] = n
+        entity_of: dict[int, Span] = {t.i: ent for ent in index.ents for t in ent}
+        text = doc.text  # Doc.text joins every token anew on each access
+        for m in gazetteer.actors(text):
             span = doc.char_span(m.start, m.end, alignment_mode="expand")
             if span is None or not _accept(m.info, span, entity_of):
                 continue
-            if _dateline(doc.text, m.start, m.end):
+            if _dateline(text, m.start, m.end):
                 continue
-            tail = doc.text[m.end : m.end + 14].lower()
+            tail = text[m.end : m.end + 14].lower()
             mention = ActorMention(
                 m.info.code, m.info.kind, m.info.form, m.text, span.start, span.end,
                 made=tail.startswith(_MADE), operated=tail.startswith(_OPERATED),
@@ -122,7 +133,7 @@ class DocIndex:
             index.actors.append(mention)
             for i in range(span.start, span.end):
                 index._actor_at[i] = mention
-        for w in gazetteer.weapons(doc.text):
+        for w in gazetteer.weapons(text):
             span = doc.char_span(w.start, w.end, alignment_mode="expand")
             if span is None:
                 continue
@@ -137,7 +148,7 @@ class DocIndex:
 
     def _learn_persons(self) -> None:
         """Map people to their state from the phrase that introduces them."""
-        for ent in self.doc.ents:
+        for ent in self.ents:
             if ent.label_ != "PERSON":
                 continue
             code = self._person_state(ent)
@@ -163,6 +174,14 @@ class DocIndex:
         return None
 
     # --- lookups ----------------------------------------------------------------------
+
+    def sent_of(self, i: int) -> Span:
+        """The sentence holding token `i`."""
+        return self.sentences[self._sentence_of[i]]
+
+    def sentence_start_before(self, i: int, n: int) -> int:
+        """Token index where the sentence `n` sentences before token `i`'s starts."""
+        return self.sentences[max(0, self._sentence_of[i] - n)].start
 
     def actor_at(self, i: int) -> ActorMention | None:
         return self._actor_at.get(i)
@@ -268,7 +287,7 @@ class DocIndex:
                 code = self.resolve(speaker, allow_anaphora=False, exclude=exclude)
                 if code:
                     return code
-            if token.dep_ in ("nsubj", "nsubjpass") and token.i - token.sent.start <= 1:
+            if token.dep_ in ("nsubj", "nsubjpass") and token.i - self.sent_of(token.i).start <= 1:
                 # "Germany is a donor. It has delivered...": a sentence-initial pronoun
                 # continues the previous sentence's subject.
                 code = self._previous_subject(token, exclude)
@@ -297,7 +316,7 @@ class DocIndex:
         self, token: Token, kinds: tuple[str, ...], exclude: frozenset[str], salient: bool = True
     ) -> str | None:
         """The antecedent: recent, and among recent ones the story's main party."""
-        window_start = _sentence_start_before(token, 2)
+        window_start = self.sentence_start_before(token.i, 2)
         recent: dict[str, tuple[bool, int]] = {}
         for mention in self.actors:
             if mention.start >= token.i or mention.start < window_start:
@@ -317,18 +336,18 @@ class DocIndex:
         return max(recent, key=lambda c: (salience.get(c, 0) >= 3, recent[c][0], recent[c][1]))
 
     def _previous_subject(self, token: Token, exclude: frozenset[str]) -> str | None:
-        start = token.sent.start
+        start = self.sent_of(token.i).start
         if start == 0:
             return None
-        previous = self.doc[start - 1].sent
+        previous = self.sent_of(start - 1)
         for t in previous:
             if t.dep_ in ("nsubj", "nsubjpass") and t.head == previous.root:
                 return self.resolve(t, allow_anaphora=False, exclude=exclude)
         return None
 
     def _previous_person(self, token: Token, exclude: frozenset[str]) -> str | None:
-        window_start = _sentence_start_before(token, 2)
-        for ent in reversed(self.doc.ents):
+        window_start = self.sentence_start_before(token.i, 2)
+        for ent in reversed(self.ents):
             if ent.start >= token.i or ent.start < window_start:
                 continue
             if ent.label_ == "PERSON":
@@ -388,14 +407,3 @@ def _definite(token: Token) -> bool:
     return token.lower_ == "both" or any(
         c.dep_ in ("det", "poss") and c.lower_ in determiners for c in token.children
     )
-
-
-def _sentence_start_before(token: Token, n: int) -> int:
-    """Token index where the sentence `n` sentences before `token`'s starts."""
-    start = token.sent.start
-    doc = token.doc
-    for _ in range(n):
-        if start == 0:
-            break
-        start = doc[start - 1].sent.start
-    return start

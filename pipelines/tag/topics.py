@@ -36,7 +36,7 @@ def topics(index: DocIndex, transfers: list[Transfer], triggers: Triggers) -> tu
                 "weapons_production" if t.status == "production" else _CORE[t.system_class]
             )
             evidence[label].append(t.confidence)
-    for sent in index.doc.sents:
+    for sent in index.sentences:
         classes = {w.info.system_class for w in index.weapons if sent.start <= w.start < sent.end}
         if not classes & {"drone", "missile"}:
             continue

@@ -115,7 +115,7 @@ class Extractor:
 
     def run(self) -> list[Transfer]:
         candidates: list[Candidate] = []
-        for sent in self.doc.sents:
+        for sent in self.index.sentences:
             found = self._sentence(sent, self._last)
             candidates.extend(found)
             if found:
@@ -583,7 +583,7 @@ class Extractor:
         )  # fmt: skip
         if not pronoun:
             return []
-        start = self.doc[max(sent.start - 1, 0)].sent.start
+        start = self.index.sentence_start_before(sent.start, 1)
         before = [w for w in self.index.weapons if start <= w.start < token.i]
         if before:
             last = before[-1]
@@ -602,7 +602,7 @@ class Extractor:
             head = head.head
         tokens = [t for c in head.children if c.i < head.i and c.dep_ in
                   ("amod", "compound", "poss", "nmod") for t in c.subtree]  # fmt: skip
-        for t in reversed(self.doc[max(w.start - 4, self.doc[w.start].sent.start) : w.start]):
+        for t in reversed(self.doc[max(w.start - 4, self.index.sent_of(w.start).start) : w.start]):
             if t.pos_ in ("VERB", "AUX", "ADP", "PUNCT", "CCONJ") and t.text not in ("-", "'s"):
                 break
             tokens.append(t)
@@ -856,7 +856,7 @@ class Extractor:
     def _denials(self, candidates: list[Candidate]) -> set[tuple[str, str]]:
         """(supplier, recipient) pairs whose transfer a named party denies."""
         denied: set[tuple[str, str]] = set()
-        sents = list(self.doc.sents)
+        sents = self.index.sentences
         pairs = {_pair(c) for c in candidates if c.status != "production"}
         for n, sent in enumerate(sents):
             deniers, anaphoric, clause = self._deniers(sent)
