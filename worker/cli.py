@@ -34,8 +34,8 @@ from pipelines.pipeline import process
 from pipelines.record import STATUSES, SYSTEM_CLASSES, TOPICS, Source, Story, to_payload
 from pipelines.subscription_store import SubscriptionStore
 from pipelines.subscriptions import load_subscriptions, validate_subscription
-from pipelines.tag import load_tagger
 
+from .context import tagger_for
 from .logging import configure_logging
 from .settings import Settings
 
@@ -175,7 +175,7 @@ def _reason(error: ArmswatchError) -> str:
 
 def _load_tagger(settings: Settings) -> Any:
     try:
-        return load_tagger(settings.model, batch_size=settings.nlp_batch_size)
+        return tagger_for(settings)
     except ConfigError as exc:
         fail(str(exc))
 

@@ -13,6 +13,7 @@ import redis
 
 from pipelines.clean import CleanRules, default_rules
 from pipelines.keys import Keys
+from pipelines.pipeline import StageClock
 from pipelines.subscription_store import SubscriptionStore
 from pipelines.subscriptions import load_subscriptions
 from pipelines.tag import Tagger, load_tagger
@@ -20,11 +21,23 @@ from pipelines.tag import Tagger, load_tagger
 from .settings import Settings
 
 
+def tagger_for(settings: Settings) -> Tagger:
+    """The process's tagger with the batch bounds of the settings."""
+    return load_tagger(
+        settings.model,
+        batch_size=settings.nlp_batch_size,
+        batch_chars=settings.nlp_batch_chars,
+        max_chars=settings.nlp_max_chars,
+    )
+
+
 @dataclass
 class Context:
     settings: Settings
     redis_url: str
     _clients: dict[str, redis.Redis] = field(default_factory=dict)
+    # Time per stage in this process (bench/ reads it; one clock per worker process).
+    clock: StageClock = field(default_factory=StageClock)
 
     @property
     def keys(self) -> Keys:
@@ -39,7 +52,7 @@ class Context:
 
     @cached_property
     def tagger(self) -> Tagger:
-        return load_tagger(self.settings.model, batch_size=self.settings.nlp_batch_size)
+        return tagger_for(self.settings)
 
     @cached_property
     def rules(self) -> CleanRules:
