@@ -5,11 +5,13 @@ Tasks read it from their app (`app.armswatch`); nothing is built inside a task.
 
 from __future__ import annotations
 
+import gc
 from dataclasses import dataclass, field
 from functools import cached_property
 
 import httpx
 import redis
+from threadpoolctl import threadpool_limits
 
 from pipelines.clean import CleanRules, default_rules
 from pipelines.keys import Keys
@@ -73,3 +75,16 @@ class Context:
             trust_env=False,
             headers={"user-agent": "armswatch-webhooks"},
         )
+
+
+def prepare_fork(ctx: Context) -> None:
+    """Load what every forked child needs first, so that it is loaded once and shared."""
+    _ = ctx.tagger, ctx.rules
+    # Objects that exist now are never collected: the children's collectors then leave
+    # their pages alone, so the model stays shared (reference counts still copy a few).
+    gc.freeze()
+
+
+def single_blas_thread() -> None:
+    """One BLAS thread in a process that is one of several on the cores."""
+    threadpool_limits(limits=1, user_api="blas")

@@ -61,6 +61,8 @@ class Settings(BaseSettings):
     max_input_bytes: int = Field(default=5_000_000, ge=1024)
     # Files per replay task: big enough for nlp.pipe batching, small enough for progress.
     replay_batch_files: int = Field(default=8, ge=1)
+    # Replay processes (forked, sharing the model); 0: one per available core.
+    replay_processes: int = Field(default=0, ge=0)
 
     # Celery task limits and retries.
     task_soft_time_limit: int = Field(default=120, ge=1)
