@@ -84,14 +84,14 @@ class Tagger:
         if needs is None:
             needs = [self.needs_nlp(s) for s in stories]
         pairs = enumerate(zip(stories, needs, strict=True))
-        texts = {i: self._nlp_text(s.text) for i, (s, need) in pairs if need}
+        texts = {i: self.nlp_text(s.text) for i, (s, need) in pairs if need}
         for batch in self._batches(texts):
             docs = self.nlp.pipe((texts[i] for i in batch), batch_size=len(batch))
             for i, doc in zip(batch, docs, strict=True):
                 out[i] = self._fields(out[i], doc)
         return out
 
-    def _nlp_text(self, text: str) -> str:
+    def nlp_text(self, text: str) -> str:
         """The text spaCy sees: all of it, or for a very long story its first paragraphs."""
         if len(text) <= self.max_chars:
             return text
