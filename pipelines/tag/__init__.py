@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, cached_property
 from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING
 
@@ -45,6 +45,7 @@ _KIND_LABEL = {
 }
 
 
+@cache
 def package_version() -> str:
     try:
         return version("armswatch")
@@ -61,7 +62,7 @@ class Tagger:
     batch_chars: int = 50_000
     max_chars: int = 50_000
 
-    @property
+    @cached_property  # reading the package metadata and the model's meta takes ~3 ms
     def info(self) -> PipelineInfo:
         return PipelineInfo(version=package_version(), model=describe(self.nlp))
 
