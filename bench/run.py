@@ -14,6 +14,7 @@ Results go to bench/results/ as JSON; a short table is printed. Timing is never 
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import os
 import platform
@@ -168,11 +169,8 @@ def _recall(items: Sequence[Item], summaries: Sequence[dict[str, Any]]) -> dict[
     }
 
 
-def reference(texts: Sequence[str], model: str) -> dict[str, Any]:
+def reference(texts: Sequence[str], nlp: Any) -> dict[str, Any]:
     """spaCy alone: the package's full default pipeline, `nlp.pipe` with its defaults."""
-    import importlib
-
-    nlp = importlib.import_module(model).load()
     list(nlp.pipe(texts[:2]))  # warm up, as the workers' first batch is not special either
     started = time.perf_counter()
     words = sum(len(doc) for doc in nlp.pipe(texts))
@@ -219,6 +217,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     configure_logging(level="WARNING")  # one line per alert would drown the table
     started = time.perf_counter()
+    load_before = os.getloadavg()[0]
     processes = args.processes or available_cores()
     corpora = {
         "all-relevant": all_relevant(args.relevant_inputs),
@@ -241,6 +240,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     model = find_model(settings.model)
     tagger = app.armswatch.tagger
+    default_nlp = importlib.import_module(model).load()  # as spaCy ships it: no changes
     for name, items in corpora.items():
         r = results["corpora"][name]
         texts = nlp_texts(items, tagger)
@@ -248,7 +248,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             items, tagger
         )
         r["reference_texts_match"] = len(texts) == r["stories_reaching_nlp"]
-        r["reference"] = reference(texts, model)
+        r["reference"] = reference(texts, default_nlp)
         # The time spaCy alone takes for the corpus's NLP over the time armswatch takes for
         # everything: for the all-relevant corpus, the ratio of their stories/s.
         r["x_reference"] = round(r["reference"]["seconds"] / r["wall_seconds"], 3)
@@ -276,6 +276,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "cpu": platform.processor() or platform.machine(),
         "python": platform.python_version(),
         "model": model,
+        # Other work on the machine skews every figure: compare with the cores.
+        "load_average_1min": {"before": load_before, "after": os.getloadavg()[0]},
     }
     results["settings"] = {
         "processes": processes,
@@ -293,6 +295,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     path.write_text(text + "\n", encoding="utf-8")
     (args.out / "latest.json").write_text(text + "\n", encoding="utf-8")
     print(table(results))
+    load = results["machine"]["load_average_1min"]
+    if load["before"] > 0.5:
+        print(f"note: the machine was busy before the run (load {load['before']:.1f})")
     print(f"\n{path} ({results['total_seconds']} s)")
     return 0
 

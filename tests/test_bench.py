@@ -32,7 +32,7 @@ def test_the_mixed_corpus_is_deterministic_and_mostly_irrelevant() -> None:
 def test_the_bench_runs_on_a_tiny_corpus_and_writes_json(
     redis_url: str, tmp_path: Path, capsys
 ) -> None:
-    argv = ["--relevant-inputs", "4", "--stories", "20", "--processes", "2"]
+    argv = ["--relevant-inputs", "2", "--stories", "20", "--processes", "2"]
     assert run.main([*argv, "--out", str(tmp_path), "--redis-url", redis_url]) == 0
     written = sorted(tmp_path.glob("bench-*.json"))
     assert len(written) == 1 and (tmp_path / "latest.json").exists()
