@@ -8,12 +8,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import cached_property
 
+import httpx
 import redis
 
 from pipelines.clean import CleanRules, default_rules
 from pipelines.keys import Keys
 from pipelines.tag import Tagger, load_tagger
 
+from .hosts import Hosts
+from .http import make_client
+from .seen import Seen
 from .settings import Settings
 
 
@@ -41,3 +45,23 @@ class Context:
     @cached_property
     def rules(self) -> CleanRules:
         return default_rules()
+
+    @cached_property
+    def http(self) -> httpx.Client:
+        """One connection pool per process, behind the SSRF guard."""
+        return make_client(self.settings)
+
+    @cached_property
+    def hosts(self) -> Hosts:
+        return Hosts(self.redis, self.keys, self.settings)
+
+    @cached_property
+    def seen(self) -> Seen:
+        s = self.settings
+        return Seen(
+            self.redis,
+            self.keys,
+            ttl=s.seen_ttl_seconds,
+            near_ttl=s.near_duplicate_ttl_seconds,
+            max_distance=s.near_duplicate_distance,
+        )

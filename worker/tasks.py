@@ -3,6 +3,11 @@
 TransientError, Redis down -> retried with exponential backoff and jitter
 InputRejected, StageFailed -> a dead-letter entry; the task itself succeeds
 retries exhausted          -> a dead-letter entry for every input of the task
+
+poll_feed      one feed -> fetch_article per new entry; a failure is recorded in the feed's
+               state and the feed polled again after its backoff (never given up)
+fetch_article  one entry -> published, a duplicate, or dead-lettered; transient failures
+               retried with jittered backoff (Retry-After honoured), then the feed summary
 """
 
 from __future__ import annotations
@@ -13,16 +18,21 @@ import redis
 import structlog
 from celery import shared_task
 
-from pipelines.errors import ArmswatchError, TransientError
+from pipelines.errors import ArmswatchError, HostBusy, TransientError
 from pipelines.pipeline import Result, process
 from pipelines.publish import dead_letter, publish
 from pipelines.record import Story, from_payload
 
+from . import live
 from .celery_app import ArmswatchTask
+from .feeds import Feed
 
 log = structlog.get_logger("armswatch.tasks")
 
 RETRYABLE = (TransientError, redis.ConnectionError, redis.TimeoutError)
+# fetch_article counts its attempts in its argument (`Job.attempt`, bounded by max_retries),
+# so that waiting for a busy host uses none; Celery's own count must not end it first.
+UNBOUNDED = 2**31
 
 
 class ProcessTask(ArmswatchTask):
@@ -125,4 +135,57 @@ def _story_summary(story: Story, new: bool) -> dict[str, Any]:
             }
             for t in story.transfers
         ],
+    }
+
+
+# --- live monitoring ----------------------------------------------------------------------
+
+
+@shared_task(bind=True, base=ArmswatchTask, name="armswatch.poll_feed")
+def poll_feed(self: ArmswatchTask, feed: dict[str, Any]) -> dict[str, Any]:
+    """Poll one feed; enqueue a fetch_article task per new entry."""
+    ctx = self.ctx
+    config = Feed.model_validate(feed)
+    try:
+        report = live.poll_feed(ctx, config)
+    except TransientError as exc:  # recorded in the feed's state; the schedule retries it
+        return {"feed": config.name, "status": "failed", "error": str(exc), "tasks": []}
+    task = self.app.tasks[fetch_article.name]
+    ids = [task.apply_async(args=(job.model_dump(mode="json"),)).id for job in report.jobs]
+    return {
+        "feed": config.name,
+        "status": report.status,
+        "error": report.error,
+        "entries": report.entries,
+        "tasks": ids,
+    }
+
+
+@shared_task(bind=True, base=ArmswatchTask, name="armswatch.fetch_article")
+def fetch_article(self: ArmswatchTask, job: dict[str, Any]) -> dict[str, Any]:
+    """Fetch, extract, de-duplicate, tag and publish one feed entry."""
+    ctx = self.ctx
+    entry = live.Job.model_validate(job)
+    try:
+        outcome = live.fetch_article(ctx, entry)
+    except HostBusy as exc:  # our own politeness: come back when the host is free
+        raise self.retry(countdown=exc.retry_after, max_retries=UNBOUNDED) from exc
+    except RETRYABLE as exc:
+        error = exc if isinstance(exc, TransientError) else TransientError(str(exc))
+        if entry.attempt >= ctx.settings.max_retries:
+            outcome = live.give_up(ctx, entry, error)
+        else:
+            # The attempt travels in the argument: deferrals above do not use up retries.
+            again = entry.model_copy(update={"attempt": entry.attempt + 1})
+            raise self.retry(
+                args=(again.model_dump(mode="json"),),
+                countdown=live.retry_delay(ctx, error, again.attempt),
+                max_retries=UNBOUNDED,
+            ) from exc
+    return {
+        "input": outcome.input,
+        "status": outcome.status,
+        "extraction": outcome.extraction,
+        "stories": list(outcome.story_ids),
+        "error": outcome.error,
     }
