@@ -29,11 +29,12 @@ def story_id(*, url: str | None, text: str, story_index: int = 0) -> str:
 # --- near duplicates: SimHash over word shingles ----------------------------------------
 # A 64-bit SimHash (Charikar 2002; Manku et al. 2007) per story: texts that share most of
 # their 3-word shingles get fingerprints a few bits apart. One integer per story is cheap to
-# keep in Redis, and splitting it into 4 bands of 16 bits finds every fingerprint within 3
-# bits by exact lookups (pigeonhole: 3 differing bits leave at least one band equal).
+# keep in Redis (datasketch's MinHash would keep 128 numbers and its own key layout), and
+# splitting it into 8 bands of 8 bits finds every fingerprint within 7 bits by exact lookups
+# (pigeonhole: 7 differing bits leave at least one band equal).
 
 SIMHASH_BITS = 64
-BANDS = 4
+BANDS = 8
 _BAND_BITS = SIMHASH_BITS // BANDS
 SHINGLE_WORDS = 3
 
@@ -61,6 +62,6 @@ def hamming(a: int, b: int) -> int:
 
 
 def bands(fingerprint: int) -> list[str]:
-    """The fingerprint's bands as 4-digit hex strings, lowest bits first."""
+    """The fingerprint's bands as hex strings, lowest bits first."""
     mask = (1 << _BAND_BITS) - 1
-    return [f"{fingerprint >> (i * _BAND_BITS) & mask:04x}" for i in range(BANDS)]
+    return [f"{fingerprint >> (i * _BAND_BITS) & mask:02x}" for i in range(BANDS)]

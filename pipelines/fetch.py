@@ -47,18 +47,20 @@ def address_problem(address: str, *, allow_private: bool) -> str | None:
         return "a cloud metadata address"
     if ip.is_unspecified:
         return "an unspecified address"
-    if allow_private or ip.is_global:
+    if allow_private:
         return None
+    # Named flags first: `is_global` alone lets multicast through (224.0.0.0/4 is "global").
     for kind, flag in (
         ("a loopback", ip.is_loopback),
         ("a link-local", ip.is_link_local),
         ("a multicast", ip.is_multicast),
-        ("a private", ip.is_private),
         ("a reserved", ip.is_reserved),
+        ("a private", ip.is_private),
+        ("not a globally routable", not ip.is_global),
     ):
         if flag:
             return f"{kind} address"
-    return "not a globally routable address"
+    return None
 
 
 def check_url(url: str) -> str:

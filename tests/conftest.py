@@ -10,8 +10,10 @@ import pytest
 import redis
 
 from pipelines.tag import Tagger, load_tagger
+from worker.context import Context
 from worker.redis_server import EmbeddedRedis
 from worker.settings import Settings
+from worker.site import NewsSite
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
@@ -64,3 +66,44 @@ def tagger() -> Tagger:
 def gold() -> dict[str, dict]:
     with (SEEDS / "gold.jsonl").open(encoding="utf-8") as f:
         return {row["id"]: row for row in map(json.loads, f) if row}
+
+
+# --- live monitoring: a loopback news site, and settings with tiny waits --------------------
+
+
+@pytest.fixture
+def site() -> Iterator[NewsSite]:
+    """A news site on 127.0.0.1 (routes added by the test)."""
+    with NewsSite() as server:
+        yield server
+
+
+@pytest.fixture
+def live_settings(redis_url: str, config_dir: Path, tmp_path: Path) -> Settings:
+    """Settings for the live path against loopback servers: private addresses allowed (the
+    site is on 127.0.0.1) and every wait and timeout tiny, so fault tests stay fast."""
+    return Settings.load(
+        redis_url=redis_url,
+        config_dir=config_dir,
+        data_dir=tmp_path / "data",
+        allow_private_networks=True,
+        http_connect_timeout=2.0,
+        http_read_timeout=0.5,
+        http_total_timeout=5.0,
+        host_min_delay_seconds=0.0,
+        host_wait_max_seconds=2.0,
+        fetch_retry_base_seconds=0.05,
+        feed_backoff_base_seconds=0.05,
+        max_retries=2,
+        poll_wait_max_seconds=3.0,
+        max_input_bytes=1_000_000,
+        max_feed_bytes=1_000_000,
+    )
+
+
+@pytest.fixture
+def ctx(live_settings: Settings, redis_url: str) -> Iterator[Context]:
+    context = Context(settings=live_settings, redis_url=redis_url)
+    yield context
+    context.http.close()
+    context.redis.close()

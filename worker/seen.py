@@ -32,7 +32,7 @@ return 1
 """
 
 # Find a known story within ARGV[3] bits of the fingerprint (ARGV[1..2]: high and low 32
-# bits as hex) in the four band sets; if none, register this one. One atomic step.
+# bits as hex) in its band sets; if none, register this one. One atomic step.
 _NEAR_DUPLICATE = """
 local hi, lo = tonumber(ARGV[1], 16), tonumber(ARGV[2], 16)
 local maxd, me, now, ttl = tonumber(ARGV[3]), ARGV[4], tonumber(ARGV[5]), tonumber(ARGV[6])
@@ -126,4 +126,6 @@ class Seen:
             self.add_source(original, story.source)
             raise Duplicate(f"a copy of story {original}", input=story.label)
         self.add_source(story.id, story.source)
-        return story.model_copy(update={"sources": self.sources(story.id)})
+        # Its own source first (the one it was fetched from), then the others by first sight.
+        others = [s for s in self.sources(story.id) if s != story.source]
+        return story.model_copy(update={"sources": (story.source, *others)})
