@@ -41,6 +41,7 @@ class Request:
 
 
 Route = Reply | Callable[[Request], Reply]
+HTML_TYPE = {"Content-Type": "text/html; charset=utf-8"}
 
 
 class NewsSite:
@@ -176,9 +177,7 @@ def publish_site(
 ) -> str:
     """Add the articles and their feed to the site; returns the feed's URL."""
     for a in articles:
-        site.routes[f"/stories/{a.slug}.html"] = Reply(
-            body=page(a), headers={"Content-Type": "text/html; charset=utf-8"}
-        )
+        site.routes[f"/stories/{a.slug}.html"] = Reply(body=page(a), headers=HTML_TYPE)
     site.routes[feed_path] = Reply(
         body=rss(site.url, articles), headers={"Content-Type": "application/rss+xml"}
     )

@@ -17,8 +17,8 @@ from tests.sitegen import filler_article
 from worker.context import Context
 from worker.feeds import Feed, FeedState
 from worker.live import Job, fetch_article, run_once
-from worker.site import Article, NewsSite, Reply, page, publish_site, rss
 from worker.settings import Settings
+from worker.site import Article, NewsSite, Reply, page, publish_site, rss
 
 KEYS = Keys("armswatch:")
 HTML = {"Content-Type": "text/html; charset=utf-8"}
