@@ -125,6 +125,8 @@ def poll_feed(ctx: Context, feed: Feed, *, force: bool = False) -> PollReport:
         return PollReport(feed.name, "busy")
     try:
         report = _poll(ctx, feed, state, now)
+    except HostBusy:  # our own politeness, not the feed's failure
+        raise
     except TransientError as exc:
         _failed(ctx, feed, state, exc, now)
         raise

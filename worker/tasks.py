@@ -148,6 +148,8 @@ def poll_feed(self: ArmswatchTask, feed: dict[str, Any]) -> dict[str, Any]:
     config = Feed.model_validate(feed)
     try:
         report = live.poll_feed(ctx, config)
+    except HostBusy as exc:
+        raise self.retry(countdown=exc.retry_after, max_retries=UNBOUNDED) from exc
     except TransientError as exc:  # recorded in the feed's state; the schedule retries it
         return {"feed": config.name, "status": "failed", "error": str(exc), "tasks": []}
     task = self.app.tasks[fetch_article.name]

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from pipelines.errors import ConfigError
-from tests.conftest import ROOT
+from pipelines.fetch import parse_feed
+from tests.conftest import DATA, ROOT
 from worker.feeds import load_feeds
 
 
@@ -70,3 +71,16 @@ def test_missing_or_unreadable_file(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="cannot read"):
         load_feeds(_write(tmp_path, "feeds: [\n"))
     assert load_feeds(_write(tmp_path, "")) == []
+
+
+SHIPPED = load_feeds(ROOT / "config" / "feeds.yaml")
+
+
+@pytest.mark.parametrize("feed", SHIPPED, ids=[f.name for f in SHIPPED])
+def test_every_configured_feed_has_a_fixture_that_parses(feed) -> None:
+    """Adding a feed means adding tests/data/feeds/<name>.xml (README, 'How to add a feed')."""
+    sample = DATA / "feeds" / f"{feed.name}.xml"
+    assert sample.exists(), f"add {sample.relative_to(ROOT)}: a saved copy of {feed.url}"
+    parsed = parse_feed(sample.read_bytes(), url=feed.url)
+    assert parsed.entries and parsed.warning is None
+    assert all(e.url.startswith(("https://", "http://")) and e.title for e in parsed.entries)
