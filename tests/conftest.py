@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -10,6 +11,7 @@ import pytest
 import redis
 
 from pipelines.tag import Tagger, load_tagger
+from worker.celery_app import ArmswatchApp, create_app
 from worker.context import Context
 from worker.redis_server import EmbeddedRedis
 from worker.settings import Settings
@@ -26,6 +28,9 @@ def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     server = EmbeddedRedis(tmp_path_factory.mktemp("redis"))
     url = server.start()
     yield url
+    # Celery's AsyncResult.__del__ unsubscribes from the result store: let the garbage of
+    # the worker tests go while Redis still answers, not later inside some unrelated code.
+    gc.collect()
     server.stop()
 
 
@@ -107,3 +112,12 @@ def ctx(live_settings: Settings, redis_url: str) -> Iterator[Context]:
     yield context
     context.http.close()
     context.redis.close()
+
+
+@pytest.fixture
+def live_app(live_settings: Settings, redis_url: str) -> Iterator[ArmswatchApp]:
+    """The Celery app for worker tests on the live settings."""
+    app = create_app(live_settings, redis_url)
+    yield app
+    gc.collect()  # see redis_server: AsyncResults must go while Redis answers
+    app.close()

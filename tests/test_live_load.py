@@ -17,9 +17,8 @@ from celery.contrib.testing.worker import start_worker
 from pipelines.keys import Keys
 from tests.conftest import DATA, SEEDS
 from tests.sitegen import filler_article
-from worker.celery_app import create_app
+from worker.celery_app import ArmswatchApp
 from worker.feeds import Feed
-from worker.settings import Settings
 from worker.site import HTML_TYPE, Article, NewsSite, Reply, articles_from_files, page, rss
 from worker.tasks import poll_feed
 
@@ -40,7 +39,7 @@ def _huge() -> Iterator[bytes]:
 
 @pytest.mark.slow
 def test_a_200_article_site_with_faults_runs_to_completion(
-    live_settings: Settings, redis_url: str, redis_client: redis.Redis, site: NewsSite
+    live_app: ArmswatchApp, redis_client: redis.Redis, site: NewsSite
 ) -> None:
     started = time.monotonic()
     relevant = list(
@@ -128,7 +127,7 @@ def test_a_200_article_site_with_faults_runs_to_completion(
     total = len(wire_items) + len(local_items)
     assert total >= 200
 
-    app = create_app(live_settings, redis_url)
+    app = live_app
     with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=30):
         polls = [app.tasks[poll_feed.name].delay(f.model_dump(mode="json")) for f in feeds]
         task_ids = [t for p in polls for t in p.get(timeout=120)["tasks"]]

@@ -11,10 +11,9 @@ from celery.contrib.testing.worker import start_worker
 
 from pipelines.keys import Keys
 from tests.sitegen import filler_article
-from worker.celery_app import create_app
+from worker.celery_app import ArmswatchApp
 from worker.feeds import Feed
 from worker.schedule import claim_due, run_beat
-from worker.settings import Settings
 from worker.site import HTML_TYPE, NewsSite, Reply, page, publish_site
 from worker.tasks import poll_feed
 
@@ -22,7 +21,7 @@ KEYS = Keys("armswatch:")
 
 
 def test_the_worker_polls_fetches_retries_and_publishes_once(
-    live_settings: Settings, redis_url: str, redis_client: redis.Redis, site: NewsSite
+    live_app: ArmswatchApp, redis_client: redis.Redis, site: NewsSite
 ) -> None:
     articles = [filler_article(n, seed=4) for n in range(4)]
     url = publish_site(site, articles)
@@ -30,7 +29,7 @@ def test_the_worker_polls_fetches_retries_and_publishes_once(
     site.routes[f"/stories/{flaky.slug}.html"] = lambda request: (
         Reply(500) if request.count == 1 else Reply(body=page(flaky), headers=HTML_TYPE)
     )
-    app = create_app(live_settings, redis_url)
+    app = live_app
     feed = Feed(name="local", url=url)
     with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=30):
         polled = app.tasks[poll_feed.name].delay(feed.model_dump(mode="json")).get(timeout=60)

@@ -18,7 +18,7 @@ import heapq
 import itertools
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Literal
 
 import httpx
@@ -75,7 +75,7 @@ class Job(BaseModel):
 
     @classmethod
     def of(cls, feed: Feed, entry: FeedEntry) -> Job:
-        return cls(feed=feed.name, tags=feed.tags, **entry.__dict__)
+        return cls(feed=feed.name, tags=feed.tags, **asdict(entry))
 
     @property
     def source(self) -> Source:
@@ -241,10 +241,9 @@ def fetch_page(ctx: Context, job: Job) -> Story:
         ctx.hosts.check(url, ctx.http)
 
     delay = ctx.hosts.check(job.link, ctx.http)
-    charset: list[str | None] = []
 
     def page_type(response: httpx.Response) -> None:  # before reading the body
-        charset.append(check_page_type(response.headers.get("content-type"), url=job.link))
+        check_page_type(response.headers.get("content-type"), url=str(response.url))
 
     with ctx.hosts.turn(job.link, min_delay=delay, wait=s.host_wait_max_seconds):
         response = http.get(
