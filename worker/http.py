@@ -57,8 +57,9 @@ class GuardedBackend(httpcore.SyncBackend):
         raise last or httpcore.ConnectError(f"no address for {host}")
 
 
-def make_client(settings: Settings) -> httpx.Client:
+def make_client(settings: Settings, *, backend: GuardedBackend | None = None) -> httpx.Client:
     """The client of one process: guarded transport, timeouts, our User-Agent, no env proxies."""
+    backend = backend or GuardedBackend(allow_private=settings.allow_private_networks)
     transport = httpx.HTTPTransport(trust_env=False)
     # Swap in a pool on the guarded backend; the transport keeps its error mapping.
     transport._pool = httpcore.ConnectionPool(
@@ -66,7 +67,7 @@ def make_client(settings: Settings) -> httpx.Client:
         max_connections=100,
         max_keepalive_connections=20,
         keepalive_expiry=5.0,
-        network_backend=GuardedBackend(allow_private=settings.allow_private_networks),
+        network_backend=backend,
     )
     return httpx.Client(
         transport=transport,

@@ -8,6 +8,7 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
+import httpcore
 import pytest
 import redis
 
@@ -16,6 +17,7 @@ from tests.conftest import DATA, SEEDS
 from tests.sitegen import filler_article
 from worker.context import Context
 from worker.feeds import Feed, FeedState
+from worker.http import GuardedBackend, make_client
 from worker.live import Job, fetch_article, run_once
 from worker.settings import Settings
 from worker.site import Article, NewsSite, Reply, page, publish_site, rss
@@ -304,6 +306,7 @@ def strict_ctx(live_settings: Settings, redis_url: str) -> Iterator[Context]:
     context = Context(settings=settings, redis_url=redis_url)
     yield context
     context.http.close()
+    context.redis.close()
 
 
 def test_loopback_is_refused_at_connect_time_when_private_networks_are_off(
@@ -360,3 +363,44 @@ def test_one_story_under_two_urls_and_two_feeds_is_one_story_with_its_sources(
     }
     assert record["sources"][0]["feed"] == "outlet-a"
     assert site.hits("/stories/wire-story.html") == 1  # the tracking variant was not fetched
+
+
+class FirstHopOnly(GuardedBackend):
+    """The production guard, except that one loopback port counts as a public site: the
+    stand-in for a public page that redirects into the private network."""
+
+    def __init__(self, public_port: int):
+        super().__init__(allow_private=False)
+        self.public_port = public_port
+
+    def connect_tcp(self, host, port, timeout=None, local_address=None, socket_options=None):
+        if port == self.public_port:
+            return httpcore.SyncBackend().connect_tcp(
+                host, port, timeout, local_address, socket_options
+            )
+        return super().connect_tcp(host, port, timeout, local_address, socket_options)
+
+
+@pytest.mark.parametrize("target", ["127.0.0.1", "localhost"])
+def test_a_redirect_into_the_private_network_is_refused_at_connect_time(
+    strict_ctx: Context, site: NewsSite, redis_client: redis.Redis, target: str
+) -> None:
+    with NewsSite() as inside:
+        inside.routes["/admin"] = Reply(body=b"secret", headers=HTML)
+        inner_port = inside.url.rsplit(":", 1)[1]
+        site.routes["/story.html"] = Reply(
+            302, headers={"Location": f"http://{target}:{inner_port}/admin"}
+        )
+        strict_ctx.http = make_client(
+            strict_ctx.settings, backend=FirstHopOnly(int(site.url.rsplit(":", 1)[1]))
+        )
+        link = f"{site.url}/story.html"
+        job = Job(feed="local", entry_id="1", link=link, url=link, summary="A summary.")
+        outcome = fetch_article(strict_ctx, job)
+        assert outcome.status == "rejected"
+        assert site.hits("/story.html") == 1  # the public hop was fetched
+        assert inside.requests == []  # the private one never was
+    (dead,) = dead_letters(redis_client)
+    assert dead["error_type"] == "UnsafeURL"
+    assert f"{target} resolves to 127.0.0.1, a loopback address" in dead["error"]
+    assert tagged(redis_client) == []  # nor was the summary published in its place
