@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install replay test lint typecheck pytest bench clean
+.PHONY: install replay test lint typecheck pytest bench quality clean
 
 install: $(STAMP)
 
@@ -30,6 +30,9 @@ typecheck: $(STAMP)
 
 pytest: $(STAMP)
 	$(BIN)/pytest
+
+quality: $(STAMP)
+	$(BIN)/python -m tools.quality
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.run

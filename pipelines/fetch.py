@@ -1,18 +1,16 @@
-"""Fetching without I/O: URL safety and canonical form, HTTP policy, feed parsing (pure).
+"""Fetching without I/O: URL form and canonical form, HTTP policy, feed parsing (pure).
 
-The I/O around these (the guarded httpx transport, Redis state) is in worker/http.py,
-worker/hosts.py and worker/live.py.
+Which addresses are refused is pipelines/netguard.py; backoff and Retry-After are
+pipelines/retry.py. The I/O around these (the guarded httpx transport, Redis state) is in
+worker/http.py, worker/hosts.py and worker/live.py.
 """
 
 from __future__ import annotations
 
 import calendar
 import hashlib
-import ipaddress
-import random
 import time
 from dataclasses import dataclass
-from email.utils import parsedate_to_datetime
 from urllib.parse import urljoin, urlsplit
 
 import courlan
@@ -22,48 +20,15 @@ from lxml.etree import ParserError
 from protego import Protego
 
 from .errors import InputRejected, RateLimited, TransientError, UnsafeURL
+from .retry import parse_retry_after
 
 SCHEMES = frozenset({"http", "https"})
 # Pages we extract from; anything else (PDF, images, video) is not an article we can read.
 PAGE_TYPES = frozenset({"text/html", "application/xhtml+xml", "text/plain"})
-# Always refused, even on private networks: the cloud metadata services (AWS, GCP, Azure,
-# OpenStack share 169.254.169.254; AWS also fd00:ec2::254; Alibaba 100.100.100.200).
-METADATA_ADDRESSES = frozenset(
-    ipaddress.ip_address(a) for a in ("169.254.169.254", "fd00:ec2::254", "100.100.100.200")
-)
-
-Address = ipaddress.IPv4Address | ipaddress.IPv6Address
+# --- URLs -----------------------------------------------------------------
 
 
-# --- addresses and URLs -----------------------------------------------------------------
-
-
-def address_problem(address: str, *, allow_private: bool) -> str | None:
-    """Why connecting to `address` is refused, or None when it is a public address."""
-    ip: Address = ipaddress.ip_address(address.split("%", 1)[0])  # drop an IPv6 zone
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped  # ::ffff:127.0.0.1 is 127.0.0.1
-    if ip in METADATA_ADDRESSES:
-        return "a cloud metadata address"
-    if ip.is_unspecified:
-        return "an unspecified address"
-    if allow_private:
-        return None
-    # Named flags first: `is_global` alone lets multicast through (224.0.0.0/4 is "global").
-    for kind, flag in (
-        ("a loopback", ip.is_loopback),
-        ("a link-local", ip.is_link_local),
-        ("a multicast", ip.is_multicast),
-        ("a reserved", ip.is_reserved),
-        ("a private", ip.is_private),
-        ("not a globally routable", not ip.is_global),
-    ):
-        if flag:
-            return f"{kind} address"
-    return None
-
-
-def check_url(url: str) -> str:
+def http_url(url: str) -> str:
     """The URL if it is http(s) with a host; UnsafeURL otherwise (file:, ftp:, javascript:)."""
     try:
         parts = urlsplit(url)
@@ -82,7 +47,7 @@ def canonical_url(url: str, *, base: str | None = None) -> str:
     """The URL in canonical form: absolute, lower-case host, tracking parameters and fragment
     dropped (courlan's strict normalisation), so one article has one URL."""
     absolute = urljoin(base, url.strip()) if base else url.strip()
-    check_url(absolute)
+    http_url(absolute)
     try:
         return str(courlan.normalize_url(absolute, strict=True))
     except (ValueError, AttributeError) as exc:
@@ -133,29 +98,6 @@ def check_page_type(content_type: str | None, *, url: str) -> str | None:
     if kind and kind not in PAGE_TYPES:
         raise InputRejected(f"content type {kind!r} is not an article page", input=url)
     return charset
-
-
-def parse_retry_after(value: str | None, *, now: float) -> float | None:
-    """Seconds to wait from a Retry-After header (delta seconds or an HTTP date)."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    return max(0.0, when.timestamp() - now)
-
-
-def backoff_delay(
-    attempt: int, *, base: float, cap: float, rng: random.Random | None = None
-) -> float:
-    """Exponential backoff with jitter: base * 2^(attempt-1), capped, then drawn from its upper
-    half, so that clients that failed together do not come back together."""
-    ceiling = min(cap, base * 2.0 ** max(0, attempt - 1))
-    return ceiling / 2 + (rng or random).uniform(0, ceiling / 2)
 
 
 def check_status(

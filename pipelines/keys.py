@@ -4,6 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+# Consumer group on each alert stream that feeds webhook delivery (an outbox: an alert is
+# acknowledged there only once its delivery task is enqueued, so a crash loses none).
+WEBHOOK_GROUP = "webhooks"
+# Default consumer group of `armswatch subscribe`: one reading position per subscription.
+SUBSCRIBE_GROUP = "subscribe"
+
 
 @dataclass(frozen=True)
 class Keys:
@@ -23,9 +29,40 @@ class Keys:
         """Stream of the stories matching one subscription."""
         return f"{self.prefix}alerts:{subscription}"
 
+    @property
+    def alerts_channel(self) -> str:
+        """Pub/sub channel (not a key): one small notification per alert, for dashboards."""
+        return f"{self.prefix}live:alerts"
+
+    @property
+    def subscriptions(self) -> str:
+        """Hash: subscriptions added at run time, name -> JSON (the YAML entry's shape)."""
+        return f"{self.prefix}subscriptions"
+
+    @property
+    def subscriptions_version(self) -> str:
+        """Counter bumped on every run-time change, so matchers reload only then."""
+        return f"{self.prefix}subscriptions:version"
+
     def seen_story(self, story_id: str) -> str:
         """Marker that a story id was published to `tagged` (expires)."""
         return f"{self.prefix}seen:story:{story_id}"
+
+    def seen_alert(self, subscription: str, story_id: str) -> str:
+        """The transfer facts already alerted for a story in a subscription (expires)."""
+        return f"{self.prefix}seen:alert:{subscription}:id:{story_id}"
+
+    def seen_alert_text(self, subscription: str, fingerprint: str) -> str:
+        """The same, found by the story's text: a syndicated copy under another id."""
+        return f"{self.prefix}seen:alert:{subscription}:text:{fingerprint}"
+
+    def seen_alert_transfers(self, subscription: str) -> str:
+        """Set of transfer keys and key+status pairs a subscription has alerted (expires)."""
+        return f"{self.prefix}seen:alert-transfers:{subscription}"
+
+    def seen_webhook(self, subscription: str, entry_id: str) -> str:
+        """Marker that an alert was delivered to the subscription's webhook (expires)."""
+        return f"{self.prefix}seen:webhook:{subscription}:{entry_id}"
 
     def seen_url(self, digest: str) -> str:
         """Marker that an article URL (canonical form, hashed) was taken from a feed."""

@@ -11,6 +11,7 @@ import pytest
 import redis
 
 from pipelines.tag import Tagger, load_tagger
+from tests.receiver import Receiver, serve_receiver
 from worker.celery_app import ArmswatchApp, create_app
 from worker.context import Context
 from worker.redis_server import EmbeddedRedis
@@ -73,6 +74,13 @@ def gold() -> dict[str, dict]:
         return {row["id"]: row for row in map(json.loads, f) if row}
 
 
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    """A webhook receiver on a loopback port (tests/receiver.py)."""
+    with serve_receiver() as server:
+        yield server
+
+
 # --- live monitoring: a loopback news site, and settings with tiny waits --------------------
 
 
@@ -110,7 +118,7 @@ def live_settings(redis_url: str, config_dir: Path, tmp_path: Path) -> Settings:
 def ctx(live_settings: Settings, redis_url: str) -> Iterator[Context]:
     context = Context(settings=live_settings, redis_url=redis_url)
     yield context
-    context.http.close()
+    context.fetcher.close()
     context.redis.close()
 
 

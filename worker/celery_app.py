@@ -61,6 +61,8 @@ def create_app(settings: Settings, redis_url: str) -> ArmswatchApp:
         task_default_queue="armswatch",
     )
     app.armswatch = Context(settings=settings, redis_url=redis_url)
+    # subscriptions.yaml is validated now: a bad file stops the start (ConfigError, exit 2).
+    _ = app.armswatch.subscriptions
     # Register the shared tasks on this app.
     from . import tasks  # noqa: F401
 

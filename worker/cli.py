@@ -6,7 +6,10 @@ processed); 2 usage or configuration error.
 
 from __future__ import annotations
 
+import json
+import socket
 import sys
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -14,16 +17,23 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 import click
+import redis
+import yaml
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from pipelines.alerts import GroupReader, alert_json, format_alert
 from pipelines.clean import default_rules
 from pipelines.decode import decode
-from pipelines.errors import ArmswatchError, ConfigError, InputRejected
+from pipelines.errors import ArmswatchError, ConfigError, InputRejected, TransientError, UnsafeURL
 from pipelines.extract import looks_like_html
+from pipelines.keys import SUBSCRIBE_GROUP
+from pipelines.netguard import check_url
 from pipelines.pipeline import process
-from pipelines.record import Source, Story, to_payload
+from pipelines.record import STATUSES, SYSTEM_CLASSES, TOPICS, Source, Story, to_payload
+from pipelines.subscription_store import SubscriptionStore
+from pipelines.subscriptions import load_subscriptions, validate_subscription
 from pipelines.tag import load_tagger
 
 from .feeds import Feed, load_feeds
@@ -240,7 +250,7 @@ def _progress() -> Progress:
 
 def _print_replay_table(rows: Sequence[dict[str, Any]]) -> None:
     table = Table(title="replay", title_justify="left", show_lines=False)
-    for column in ("file", "stories", "relevant", "transfers", "published"):
+    for column in ("file", "stories", "relevant", "transfers", "published", "alerts"):
         table.add_column(column, overflow="fold")
     total = new = 0
     for row in rows:
@@ -269,8 +279,15 @@ def _print_replay_table(rows: Sequence[dict[str, Any]]) -> None:
             str(sum(1 for s in stories if s["relevant"])),
             transfers or "-",
             published,
+            "\n".join(a for s in stories for a in s.get("alerts", [])) or "-",
         )
     stdout.print(table)
+    alerts = Counter(
+        a.split(" ")[0] for row in rows for s in row["stories"] for a in s.get("alerts", [])
+    )
+    if alerts:
+        counts = ", ".join(f"{name} {n}" for name, n in sorted(alerts.items()))
+        stdout.print(f"{alerts.total()} new alerts: {counts}.")
     if total and not new:
         stdout.print(f"Nothing new: all {total} stories were already published.")
     else:
@@ -300,7 +317,7 @@ def poll(state: State, names: tuple[str, ...]) -> None:
     """Poll every feed of feeds.yaml once, process what is new, and return when done."""
     feeds = _load_feeds(state.settings, names)
     with _app(state.settings) as app:
-        _run_live(app.armswatch, feeds)
+        _run_live(app, feeds)
 
 
 def _replay_via_http(settings: Settings, files: Sequence[Path], *, failed: bool) -> NoReturn:
@@ -320,12 +337,18 @@ def _replay_via_http(settings: Settings, files: Sequence[Path], *, failed: bool)
     with NewsSite() as site, _app(local) as app:
         feed = Feed(name="replay-http", url=publish_site(site, articles), tags=("replay",))
         stdout.print(f"Serving {len(articles)} stories at {feed.url}")
-        _run_live(app.armswatch, [feed], failed=failed)
+        _run_live(app, [feed], failed=failed)
 
 
-def _run_live(ctx: Any, feeds: Sequence[Feed], *, failed: bool = False) -> NoReturn:
+def _run_live(app: Any, feeds: Sequence[Feed], *, failed: bool = False) -> NoReturn:
     """Run one pass over `feeds` with progress, print the summary, exit 0 or 1."""
     from .live import Outcome, PollReport, run_once
+    from .tasks import route_alerts
+
+    ctx = app.armswatch
+
+    def route(stories: Sequence[Story]) -> None:  # the alert stage, as replay runs it
+        route_alerts(app, stories)
 
     with _progress() as progress:
         feed_bar = progress.add_task("feeds", total=len(feeds))
@@ -339,7 +362,7 @@ def _run_live(ctx: Any, feeds: Sequence[Feed], *, failed: bool = False) -> NoRet
             else:
                 progress.advance(article_bar)
 
-        result = run_once(ctx, feeds, on_event=on_event)
+        result = run_once(ctx, feeds, on_event=on_event, route=route)
     _print_poll_table(result)
     problems = [Problem(f"feed {f.feed}", f.error or f.status) for f in result.failed_feeds] + [
         Problem(a.input, a.error or "rejected") for a in result.rejected
@@ -425,6 +448,268 @@ def worker(state: State, concurrency: int | None, celery_args: tuple[str, ...]) 
         if concurrency:
             argv += ["--concurrency", str(concurrency)]
         app.worker_main([*argv, *celery_args])
+
+
+# --- subscriptions ----------------------------------------------------------------------
+
+
+@contextmanager
+def _redis(settings: Settings) -> Iterator[redis.Redis]:
+    """A client of the configured Redis, or of an embedded one started for the command."""
+    from .redis_server import redis_url
+
+    try:
+        with redis_url(settings.redis_url, settings.data_dir) as url:
+            client = redis.Redis.from_url(url, decode_responses=True)
+            try:
+                yield client
+            finally:
+                client.close()
+    except ConfigError as exc:
+        fail(str(exc))
+
+
+def _store(settings: Settings) -> SubscriptionStore:
+    try:
+        return SubscriptionStore(load_subscriptions(settings.config_dir), settings.keys)
+    except ConfigError as exc:
+        fail(str(exc))
+
+
+@cli.group()
+def subscriptions() -> None:
+    """Add, list and remove alert subscriptions (run-time ones live in Redis)."""
+
+
+_CLASSES = click.Choice(list(SYSTEM_CLASSES))
+
+
+@subscriptions.command("add")
+@click.argument("name")
+@click.option("--topic", "topics", multiple=True, type=click.Choice(list(TOPICS)))
+@click.option("--min-relevance", type=float, help="Story relevance at least this (0..1).")
+@click.option("--keyword", "keywords", multiple=True, help="Story text contains any (any case).")
+@click.option("--supplier", "suppliers", multiple=True, help="ISO code (IR) or group slug.")
+@click.option("--recipient", "recipients", multiple=True, help="ISO code (RU) or group slug.")
+@click.option("--class", "system_classes", multiple=True, type=_CLASSES)
+@click.option("--system", "systems", multiple=True, help="A system name (Shahed-136).")
+@click.option("--status", "statuses", multiple=True, type=click.Choice(list(STATUSES)))
+@click.option("--exclude-denied", is_flag=True, help="Skip transfers a party denies.")
+@click.option("--webhook", "webhook_url", help="POST each alert here, signed.")
+@click.option("--secret-env", help="Environment variable of the worker holding the secret.")
+@click.option(
+    "--file",
+    "from_file",
+    type=click.Path(path_type=Path, exists=True, dir_okay=False),
+    help="One subscription in the subscriptions.yaml entry format (instead of options).",
+)
+@click.option("--replace", is_flag=True, help="Overwrite a stored subscription of that name.")
+@click.pass_obj
+def subscriptions_add(state: State, /, name: str, **options: Any) -> None:
+    """Add subscription NAME; the worker picks it up without a restart."""
+    data = _subscription_data(name, options)
+    try:
+        subscription = validate_subscription(data)
+    except ConfigError as exc:
+        fail(str(exc))
+    hook = subscription.webhook
+    if hook is not None:
+        try:
+            check_url(hook.url, state.settings.allow_private_networks)
+        except UnsafeURL as exc:
+            fail(f"subscription {name!r}: deliver.webhook.url: {exc.reason}")
+        except TransientError as exc:
+            click.echo(f"armswatch: warning: {exc.reason}", err=True)
+    store = _store(state.settings)
+    with _redis(state.settings) as client:
+        try:
+            store.add(client, subscription, replace=options["replace"])
+        except ConfigError as exc:
+            fail(str(exc))
+    click.echo(f"added {name}: alerts go to {state.settings.keys.alerts(name)}")
+
+
+def _subscription_data(name: str, options: dict[str, Any]) -> dict[str, Any]:
+    """The YAML entry shape from --file or from the options."""
+    if options["from_file"] is not None:
+        try:
+            loaded: Any = yaml.safe_load(options["from_file"].read_text(encoding="utf-8"))
+        except (OSError, yaml.YAMLError) as exc:
+            fail(f"{options['from_file']}: {exc}")
+        if not isinstance(loaded, dict):
+            fail(f"{options['from_file']}: expected one subscription (a mapping)")
+        return {**loaded, "name": name}
+    fields = ("topics", "keywords", "suppliers", "recipients", "system_classes", "systems")
+    match: dict[str, Any] = {f: list(options[f]) for f in (*fields, "statuses") if options[f]}
+    if options["min_relevance"] is not None:
+        match["min_relevance"] = options["min_relevance"]
+    if options["exclude_denied"]:
+        match["include_denied"] = False
+    data: dict[str, Any] = {"name": name, "match": match}
+    if options["webhook_url"] or options["secret_env"]:
+        data["deliver"] = {
+            "webhook": {"url": options["webhook_url"], "secret_env": options["secret_env"]}
+        }
+    return data
+
+
+@subscriptions.command("list")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per subscription.")
+@click.pass_obj
+def subscriptions_list(state: State, as_json: bool) -> None:
+    """List the subscriptions: from subscriptions.yaml and from Redis (YAML wins a clash)."""
+    store = _store(state.settings)
+    with _redis(state.settings) as client:
+        stored = store.stored(client)
+        lengths = {s.name: client.xlen(state.settings.keys.alerts(s.name)) for s in stored}
+        lengths |= {
+            s.name: client.xlen(state.settings.keys.alerts(s.name)) for s in store.configured
+        }
+    yaml_names = {s.name for s in store.configured}
+    rows = [(s, "subscriptions.yaml") for s in store.configured] + [
+        (s, "redis (shadowed by subscriptions.yaml)" if s.name in yaml_names else "redis")
+        for s in stored
+    ]
+    if as_json:
+        for sub, source in rows:
+            data = sub.model_dump(mode="json", exclude_defaults=True)
+            click.echo(json.dumps({**data, "source": source, "alerts": lengths[sub.name]}))
+        return
+    table = Table(title="subscriptions", title_justify="left")
+    for column in ("name", "source", "match", "webhook", "alerts"):
+        table.add_column(column, overflow="fold")
+    for sub, source in rows:
+        match = sub.match.model_dump(mode="json", exclude_defaults=True)
+        hook = sub.webhook
+        table.add_row(
+            sub.name,
+            source,
+            json.dumps(match) if match else "(everything)",
+            f"{hook.url} ({hook.secret_env})" if hook else "-",
+            str(lengths[sub.name]),
+        )
+    stdout.print(table)
+
+
+@subscriptions.command("remove")
+@click.argument("name")
+@click.pass_obj
+def subscriptions_remove(state: State, name: str) -> None:
+    """Remove stored subscription NAME (its alert stream stays readable)."""
+    store = _store(state.settings)
+    with _redis(state.settings) as client:
+        try:
+            store.remove(client, name)
+        except ConfigError as exc:
+            fail(str(exc))
+    click.echo(f"removed {name}")
+
+
+# --- subscribe --------------------------------------------------------------------------
+
+
+@cli.command()
+@click.argument("name")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per alert (JSON Lines).")
+@click.option("--from-start", is_flag=True, help="Deliver the whole stream again to the group.")
+@click.option("--count", type=click.IntRange(min=1), help="Exit after this many alerts.")
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0),
+    help="Exit when no alert came for this many seconds [follow forever].",
+)
+@click.option(
+    "--consumer",
+    default=socket.gethostname,
+    show_default="the host name",
+    help="Consumer name: a restart under the same name gets back what it had not acknowledged.",
+)
+@click.option("--group", default=SUBSCRIBE_GROUP, show_default=True, help="Consumer group.")
+@click.option(
+    "--reclaim-after",
+    type=click.FloatRange(min=0),
+    help="Take over alerts other consumers left unacknowledged this long, in seconds "
+    "[subscribe_reclaim_seconds].",
+)
+@click.pass_obj
+def subscribe(
+    state: State,
+    name: str,
+    as_json: bool,
+    from_start: bool,
+    count: int | None,
+    timeout: float | None,
+    consumer: str,
+    group: str,
+    reclaim_after: float | None,
+) -> None:
+    """Print the alerts of subscription NAME, acknowledging each once printed."""
+    settings = state.settings
+    store = _store(settings)
+    stream = settings.keys.alerts(name)
+    reclaim = settings.subscribe_reclaim_seconds if reclaim_after is None else reclaim_after
+    with _redis(settings) as client:
+        known = {s.name for s in store.current(client)}
+        if name not in known and not client.exists(stream):
+            fail(f"no subscription named {name!r} (known: {', '.join(sorted(known)) or 'none'})")
+        reader = GroupReader(client, stream, group, consumer)
+        reader.ensure(start="0")  # a new group starts at the beginning of the stream
+        if from_start:
+            reader.rewind()
+        printer = _AlertPrinter(reader, as_json=as_json, limit=count)
+        try:
+            _follow(reader, printer, reclaim_ms=int(reclaim * 1000), timeout=timeout)
+        except BrokenPipeError:  # the reader of our output went away; unprinted stays pending
+            sys.stderr.close()
+        except KeyboardInterrupt:
+            sys.exit(130)
+
+
+@dataclass
+class _AlertPrinter:
+    reader: GroupReader
+    as_json: bool
+    limit: int | None
+    printed: int = 0
+
+    @property
+    def done(self) -> bool:
+        return self.limit is not None and self.printed >= self.limit
+
+    @property
+    def wanted(self) -> int:
+        return 100 if self.limit is None else max(0, min(100, self.limit - self.printed))
+
+    def emit(self, entries: Sequence[tuple[str, dict[str, str]]]) -> None:
+        for entry_id, fields in entries:
+            if self.done:
+                return
+            alert = alert_json(entry_id, fields)
+            text = json.dumps(alert, ensure_ascii=False) if self.as_json else format_alert(alert)
+            sys.stdout.write(text + ("\n" if self.as_json else "\n\n"))
+            sys.stdout.flush()
+            # Acknowledged only once printed: a crash before this leaves it pending.
+            self.reader.ack(entry_id)
+            self.printed += 1
+
+
+def _follow(
+    reader: GroupReader, printer: _AlertPrinter, *, reclaim_ms: int, timeout: float | None
+) -> None:
+    """Own pending entries first (a restart after a crash), then others' stale ones, then new."""
+    after = "0"
+    while not printer.done and (pending := reader.own_pending(after=after, count=printer.wanted)):
+        printer.emit(pending)
+        after = pending[-1][0]
+    if not printer.done:
+        printer.emit(reader.reclaim(min_idle_ms=reclaim_ms, count=printer.wanted))
+    # Block in slices when following forever, so that Ctrl-C is seen promptly.
+    block_ms = 5000 if timeout is None else int(timeout * 1000) or None
+    while not printer.done:
+        entries = reader.read(count=printer.wanted, block_ms=block_ms)
+        if not entries and timeout is not None:
+            return
+        printer.emit(entries)
 
 
 def main() -> None:

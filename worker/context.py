@@ -13,6 +13,8 @@ import redis
 
 from pipelines.clean import CleanRules, default_rules
 from pipelines.keys import Keys
+from pipelines.subscription_store import SubscriptionStore
+from pipelines.subscriptions import load_subscriptions
 from pipelines.tag import Tagger, load_tagger
 
 from .hosts import Hosts
@@ -47,8 +49,24 @@ class Context:
         return default_rules()
 
     @cached_property
+    def subscriptions(self) -> SubscriptionStore:
+        # subscriptions.yaml is read once per process; run-time ones come from Redis.
+        return SubscriptionStore(load_subscriptions(self.settings.config_dir), self.keys)
+
+    @cached_property
     def http(self) -> httpx.Client:
-        """One connection pool per process, behind the SSRF guard."""
+        # No redirects (they could lead past the address check); no proxy from the
+        # environment (the address check must see the real destination).
+        return httpx.Client(
+            timeout=self.settings.webhook_timeout,
+            follow_redirects=False,
+            trust_env=False,
+            headers={"user-agent": "armswatch-webhooks"},
+        )
+
+    @cached_property
+    def fetcher(self) -> httpx.Client:
+        """Feeds and pages: one connection pool per process, behind the connect-time guard."""
         return make_client(self.settings)
 
     @cached_property

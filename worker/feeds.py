@@ -14,7 +14,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from pipelines.errors import ArmswatchError, ConfigError
-from pipelines.fetch import check_url
+from pipelines.fetch import http_url
 from pipelines.keys import Keys
 
 
@@ -33,7 +33,7 @@ class Feed(BaseModel):
     @classmethod
     def _http_url(cls, value: str) -> str:
         try:
-            return check_url(value.strip())
+            return http_url(value.strip())
         except ArmswatchError as exc:
             raise ValueError(exc.reason) from exc
 

@@ -20,7 +20,8 @@ import httpcore
 import httpx
 
 from pipelines.errors import InputRejected, TransientError, UnsafeURL
-from pipelines.fetch import address_problem, check_url
+from pipelines.fetch import http_url
+from pipelines.netguard import parse_address, unsafe_reason
 
 from .settings import Settings
 
@@ -45,9 +46,9 @@ class GuardedBackend(httpcore.SyncBackend):
             raise httpcore.ConnectError(f"cannot resolve {host}: {exc}") from exc
         addresses = list(dict.fromkeys(str(info[4][0]) for info in infos))
         for address in addresses:
-            problem = address_problem(address, allow_private=self.allow_private)
+            problem = unsafe_reason(parse_address(address), allow_private=self.allow_private)
             if problem:
-                raise UnsafeURL(f"refused: {host} resolves to {address}, {problem}")
+                raise UnsafeURL(f"refused: {host} resolves to {problem}")
         last: Exception | None = None
         for address in addresses:
             try:
@@ -102,21 +103,21 @@ def get(
     check_hop: Callable[[str], None] | None = None,
     check_headers: Callable[[httpx.Response], None] | None = None,
 ) -> Response:
-    """GET `url`, following at most `max_redirects` redirects (each hop checked by `check_url`,
+    """GET `url`, following at most `max_redirects` redirects (each hop checked by `http_url`,
     `check_hop` and the guarded transport), reading at most `max_bytes` of the body.
 
     Network failures and timeouts are TransientError; a body over the cap, a redirect loop
     or a bad redirect target is InputRejected; an unsafe address is UnsafeURL.
     """
     deadline = time.monotonic() + total_timeout
-    current = check_url(url)
+    current = http_url(url)
     for _ in range(max_redirects + 1):
         if check_hop is not None:
             check_hop(current)
         try:
             with client.stream("GET", current, headers=dict(headers or {})) as response:
                 if response.is_redirect and "location" in response.headers:
-                    current = check_url(urljoin(current, response.headers["location"]))
+                    current = http_url(urljoin(current, response.headers["location"]))
                     continue
                 if check_headers is not None and 200 <= response.status_code < 300:
                     check_headers(response)

@@ -38,7 +38,6 @@ from pipelines.errors import (
 from pipelines.extract import looks_like_html
 from pipelines.fetch import (
     FeedEntry,
-    backoff_delay,
     check_page_type,
     check_status,
     content_digest,
@@ -48,6 +47,7 @@ from pipelines.fetch import (
 from pipelines.pipeline import process
 from pipelines.publish import dead_letter, publish
 from pipelines.record import Source, Story
+from pipelines.retry import backoff
 
 from . import http
 from .feeds import Feed, FeedState
@@ -56,6 +56,9 @@ if TYPE_CHECKING:
     from .context import Context
 
 log = structlog.get_logger("armswatch.live")
+
+# After publish: the alert stage (worker.tasks.route_alerts on the app), given every story.
+Route = Callable[[Sequence[Story]], object]
 
 
 class Job(BaseModel):
@@ -143,7 +146,7 @@ def _poll(ctx: Context, feed: Feed, state: FeedState, now: float) -> PollReport:
     s = ctx.settings
     with ctx.hosts.turn(feed.url, min_delay=s.host_min_delay_seconds, wait=s.host_wait_max_seconds):
         response = http.get(
-            ctx.http,
+            ctx.fetcher,
             feed.url,
             headers=state.conditional_headers(),
             max_bytes=s.max_feed_bytes,
@@ -188,9 +191,12 @@ def _failed(
     """Record a failed poll: the error, one more failure, and when to try again."""
     s = ctx.settings
     failures = state.failures + 1
-    wait = backoff_delay(failures, base=s.feed_backoff_base_seconds, cap=s.feed_backoff_max_seconds)
-    if isinstance(exc, RateLimited):
-        wait = max(wait, exc.retry_after)
+    wait = backoff(
+        failures - 1,
+        base=s.feed_backoff_base_seconds,
+        cap=s.feed_backoff_max_seconds,
+        retry_after=exc.retry_after if isinstance(exc, RateLimited) else None,
+    )
     new = replace(
         state, last_poll=now, last_error=str(exc), failures=failures, next_poll=now + wait
     )
@@ -221,16 +227,17 @@ def _check(ctx: Context, response: http.Response) -> None:
 # --- articles ---------------------------------------------------------------------------
 
 
-def fetch_article(ctx: Context, job: Job) -> Outcome:
-    """Fetch, extract, de-duplicate, tag and publish one entry. TransientError (and HostBusy)
-    propagate for the caller to retry; everything else ends here, published or dead-lettered."""
+def fetch_article(ctx: Context, job: Job, *, route: Route | None = None) -> Outcome:
+    """Fetch, extract, de-duplicate, tag and publish one entry (then `route` the stories to
+    the alert streams). TransientError (and HostBusy) propagate for the caller to retry;
+    everything else ends here, published or dead-lettered."""
     try:
         story = fetch_page(ctx, job)
     except UnsafeURL as exc:  # a security refusal: nothing is fetched and nothing published
         return reject(ctx, job, exc)
     except InputRejected as exc:  # 404, not a page, too big, robots.txt: the feed's summary
-        return _from_summary(ctx, job, exc)
-    return _process(ctx, job, story, page_error=None)
+        return _from_summary(ctx, job, exc, route)
+    return _process(ctx, job, story, page_error=None, route=route)
 
 
 def fetch_page(ctx: Context, job: Job) -> Story:
@@ -238,16 +245,16 @@ def fetch_page(ctx: Context, job: Job) -> Story:
     s = ctx.settings
 
     def allowed(url: str) -> None:  # every hop: robots.txt (the transport checks addresses)
-        ctx.hosts.check(url, ctx.http)
+        ctx.hosts.check(url, ctx.fetcher)
 
-    delay = ctx.hosts.check(job.link, ctx.http)
+    delay = ctx.hosts.check(job.link, ctx.fetcher)
 
     def page_type(response: httpx.Response) -> None:  # before reading the body
         check_page_type(response.headers.get("content-type"), url=str(response.url))
 
     with ctx.hosts.turn(job.link, min_delay=delay, wait=s.host_wait_max_seconds):
         response = http.get(
-            ctx.http,
+            ctx.fetcher,
             job.link,
             max_bytes=s.max_input_bytes,
             max_redirects=s.max_redirects,
@@ -272,15 +279,24 @@ def _input(job: Job, raw: str, raw_format: Literal["text", "html"]) -> Story:
     )
 
 
-def _from_summary(ctx: Context, job: Job, page_error: ArmswatchError) -> Outcome:
+def _from_summary(
+    ctx: Context, job: Job, page_error: ArmswatchError, route: Route | None
+) -> Outcome:
     """The feed's own summary stands in for a page that cannot be had."""
     if not job.summary:
         return reject(ctx, job, page_error)
     log.info("using_feed_summary", url=job.link, reason=str(page_error))
-    return _process(ctx, job, _input(job, job.summary, "text"), page_error=page_error)
+    return _process(ctx, job, _input(job, job.summary, "text"), page_error=page_error, route=route)
 
 
-def _process(ctx: Context, job: Job, story: Story, *, page_error: ArmswatchError | None) -> Outcome:
+def _process(
+    ctx: Context,
+    job: Job,
+    story: Story,
+    *,
+    page_error: ArmswatchError | None,
+    route: Route | None,
+) -> Outcome:
     from_summary = page_error is not None
     (result,) = process(
         [story],
@@ -291,7 +307,7 @@ def _process(ctx: Context, job: Job, story: Story, *, page_error: ArmswatchError
     )
     if result.error is not None:
         if not from_summary and job.summary and result.error.stage in ("extract", "clean"):
-            return _from_summary(ctx, job, result.error)
+            return _from_summary(ctx, job, result.error, route)
         return reject(ctx, job, result.error)
     stories = [
         s.model_copy(update={"extraction": "feed_summary"}) if from_summary else s
@@ -304,6 +320,8 @@ def _process(ctx: Context, job: Job, story: Story, *, page_error: ArmswatchError
         maxlen=ctx.settings.stream_maxlen,
         seen_ttl=ctx.settings.seen_ttl_seconds,
     )
+    if route is not None and stories:
+        route(stories)
     if not stories:
         return Outcome(job.link, job.feed, "duplicate", error=result.duplicates[0].reason)
     status: ArticleStatus = "published" if any(p.new for p in published) else "already_published"
@@ -328,18 +346,19 @@ def reject(ctx: Context, job: Job, error: ArmswatchError) -> Outcome:
     return Outcome(job.link, job.feed, "rejected", error=str(error))
 
 
-def give_up(ctx: Context, job: Job, error: ArmswatchError) -> Outcome:
+def give_up(
+    ctx: Context, job: Job, error: ArmswatchError, *, route: Route | None = None
+) -> Outcome:
     """Retries are exhausted: the feed's summary if there is one, else the DLQ."""
-    return _from_summary(ctx, job, error.at(stage=error.stage or "fetch"))
+    return _from_summary(ctx, job, error.at(stage=error.stage or "fetch"), route)
 
 
 def retry_delay(ctx: Context, error: TransientError, attempt: int) -> float:
     """When to try a failed article again: Retry-After if given, else jittered backoff."""
     s = ctx.settings
-    wait = backoff_delay(attempt, base=s.fetch_retry_base_seconds, cap=s.retry_backoff_max)
-    if isinstance(error, RateLimited):
-        wait = max(wait, error.retry_after)
-    return wait
+    wait = backoff(attempt - 1, base=s.fetch_retry_base_seconds, cap=s.retry_backoff_max)
+    # A Retry-After (already bounded by max_retry_after_seconds) wins when it is longer.
+    return max(wait, error.retry_after if isinstance(error, RateLimited) else 0.0)
 
 
 # --- one pass over every feed (`armswatch poll`) -----------------------------------------
@@ -362,7 +381,13 @@ class RunReport:
 Event = Callable[[str, Any], None]
 
 
-def run_once(ctx: Context, feeds: Sequence[Feed], *, on_event: Event | None = None) -> RunReport:
+def run_once(
+    ctx: Context,
+    feeds: Sequence[Feed],
+    *,
+    on_event: Event | None = None,
+    route: Route | None = None,
+) -> RunReport:
     """Poll every feed once and process every new entry, retrying in-process; returns when
     nothing is left. Retries longer than `poll_wait_max_seconds` are reported, not awaited."""
     s = ctx.settings
@@ -386,7 +411,8 @@ def run_once(ctx: Context, feeds: Sequence[Feed], *, on_event: Event | None = No
                 for job in polled.jobs:
                     heapq.heappush(queue, (0.0, next(order), 0, job))
             else:
-                outcome = fetch_article(ctx, item.model_copy(update={"attempt": attempt}))
+                job = item.model_copy(update={"attempt": attempt})
+                outcome = fetch_article(ctx, job, route=route)
                 report.articles.append(outcome)
                 emit("article", outcome)
         except HostBusy as exc:  # our own politeness: wait for the host, no attempt used
@@ -402,7 +428,7 @@ def run_once(ctx: Context, feeds: Sequence[Feed], *, on_event: Event | None = No
                 report.feeds.append(failed)
                 emit("feed", failed)
             else:
-                outcome = give_up(ctx, item, error)
+                outcome = give_up(ctx, item, error, route=route)
                 report.articles.append(outcome)
                 emit("article", outcome)
     return report

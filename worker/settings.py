@@ -62,9 +62,23 @@ class Settings(BaseSettings):
     max_retries: int = Field(default=5, ge=0)
     retry_backoff_max: int = Field(default=600, ge=1)
 
-    # Fetching refuses private, loopback and link-local addresses unless this is set
-    # (tests and feeds on a local network). Cloud metadata addresses are refused always.
+    # Fetching and webhooks refuse private, loopback and link-local addresses unless this is
+    # set (local test receivers); cloud metadata addresses are refused always.
     allow_private_networks: bool = False
+
+    # Webhooks: a slow receiver must not hold a worker for long.
+    webhook_timeout: float = Field(default=10.0, gt=0)
+    # Retries after the first try, spaced base * 2**n seconds (jittered, capped): about 17
+    # minutes in all by default; then the alert goes to the dead-letter stream.
+    webhook_max_retries: int = Field(default=8, ge=0)
+    webhook_backoff_base: float = Field(default=2.0, gt=0)
+    webhook_backoff_max: float = Field(default=600.0, gt=0)
+    # An alert taken for webhook delivery but never handed on (its worker died in between)
+    # is taken again by a later batch after this long.
+    webhook_reclaim_seconds: int = Field(default=300, ge=0)
+    # `armswatch subscribe` takes over alerts that another consumer of its group read and
+    # left unacknowledged this long (that consumer is presumed dead).
+    subscribe_reclaim_seconds: int = Field(default=300, ge=0)
 
     # --- live monitoring (feeds.yaml) ---
     # Feeds without an `interval` are polled this often: news feeds change every few minutes.

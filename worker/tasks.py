@@ -1,8 +1,11 @@
-"""Celery tasks: thin shells that call the pipeline, publish, and map errors.
+"""Celery tasks: thin shells that call the pipeline, publish, alert, and map errors.
 
 TransientError, Redis down -> retried with exponential backoff and jitter
 InputRejected, StageFailed -> a dead-letter entry; the task itself succeeds
 retries exhausted          -> a dead-letter entry for every input of the task
+
+After publish, `route_alerts` appends matching stories to the alert streams and hands new
+alerts of webhook subscriptions to `deliver_webhook` (one task per alert and webhook).
 
 poll_feed      one feed -> fetch_article per new entry; a failure is recorded in the feed's
                state and the feed polled again after its backoff (never given up)
@@ -12,19 +15,36 @@ fetch_article  one entry -> published, a duplicate, or dead-lettered; transient 
 
 from __future__ import annotations
 
-from typing import Any
+import json
+import os
+import time
+from collections.abc import Sequence
+from functools import partial
+from typing import Any, cast
 
 import redis
 import structlog
 from celery import shared_task
 
-from pipelines.errors import ArmswatchError, HostBusy, TransientError
+from pipelines.alerts import Alert, GroupReader, alert_json, route
+from pipelines.errors import (
+    ArmswatchError,
+    ConfigError,
+    HostBusy,
+    InputRejected,
+    RateLimited,
+    TransientError,
+)
+from pipelines.keys import WEBHOOK_GROUP
 from pipelines.pipeline import Result, process
 from pipelines.publish import dead_letter, publish
 from pipelines.record import Story, from_payload
+from pipelines.subscriptions import Subscription
+from pipelines.webhooks import backoff, deliver, signing_key
 
 from . import live
-from .celery_app import ArmswatchTask
+from .celery_app import ArmswatchApp, ArmswatchTask
+from .context import Context
 from .feeds import Feed
 
 log = structlog.get_logger("armswatch.tasks")
@@ -84,10 +104,149 @@ def process_batch(self: ProcessTask, payloads: list[dict[str, Any]]) -> list[dic
             seen_ttl=ctx.settings.seen_ttl_seconds,
         )
     }
+    alerted: dict[str, list[str]] = {}
+    for alert in route_alerts(cast(ArmswatchApp, self.app), stories):
+        alerted.setdefault(alert.story_id, []).append(
+            alert.subscription + ("" if alert.kind == "new" else f" ({alert.kind})")
+        )
     for result, payload in zip(results, payloads, strict=True):
         if result.error is not None:
             _reject(ctx, result.error, payload)
-    return [summarize(r, published) for r in results]
+    return [summarize(r, published, alerted) for r in results]
+
+
+# --- alerts -----------------------------------------------------------------------------
+
+
+def route_alerts(app: ArmswatchApp, stories: Sequence[Story]) -> list[Alert]:
+    """The matcher stage after publish: alert streams, then webhook tasks (any code path).
+
+    Pass every story of the batch, new or already published: the alert state, not the
+    publish marker, decides what is new for each subscription.
+    """
+    ctx = app.armswatch
+    subscriptions = ctx.subscriptions.current(ctx.redis)
+    alerts = route(
+        stories,
+        subscriptions,
+        client=ctx.redis,
+        keys=ctx.keys,
+        maxlen=ctx.settings.stream_maxlen,
+        seen_ttl=ctx.settings.seen_ttl_seconds,
+        webhook_group=WEBHOOK_GROUP,
+    )
+    dispatch_webhooks(app, subscriptions)
+    return alerts
+
+
+_DISPATCH_BATCH = 100
+
+
+def dispatch_webhooks(app: ArmswatchApp, subscriptions: Sequence[Subscription]) -> int:
+    """Enqueue a delivery for each alert not yet handed on; acknowledge it once enqueued.
+
+    The alert stream's `webhooks` group is the outbox: an alert read here but never
+    enqueued (the process died) stays pending and is reclaimed by a later call.
+    """
+    ctx = app.armswatch
+    task = app.tasks[deliver_webhook.name]
+    sent = 0
+    for sub in subscriptions:
+        hook = sub.webhook
+        if hook is None:
+            continue
+        reader = GroupReader(ctx.redis, ctx.keys.alerts(sub.name), WEBHOOK_GROUP, "dispatcher")
+        entries = reader.reclaim(
+            min_idle_ms=ctx.settings.webhook_reclaim_seconds * 1000, count=_DISPATCH_BATCH
+        )
+        while True:
+            fresh = reader.read(count=_DISPATCH_BATCH, block_ms=None)
+            entries.extend(fresh)
+            if len(fresh) < _DISPATCH_BATCH:
+                break
+        for entry_id, fields in entries:
+            body = json.dumps(alert_json(entry_id, fields), ensure_ascii=False)
+            task.apply_async(args=(sub.name, entry_id, hook.url, hook.secret_env, body))
+            reader.ack(entry_id)
+            sent += 1
+    return sent
+
+
+@shared_task(
+    bind=True,
+    base=ArmswatchTask,
+    name="armswatch.deliver_webhook",
+    # Redis down (the marker, the dead-letter stream): retried like process_batch.
+    autoretry_for=(redis.ConnectionError, redis.TimeoutError),
+    retry_backoff=True,
+    retry_jitter=True,
+)
+def deliver_webhook(
+    self: ArmswatchTask, subscription: str, entry_id: str, url: str, secret_env: str, body: str
+) -> int | None:
+    """POST one alert to its webhook, signed; retry with backoff; dead-letter when hopeless."""
+    ctx = self.ctx
+    settings = ctx.settings
+    marker = ctx.keys.seen_webhook(subscription, entry_id)
+    if ctx.redis.exists(marker):  # a repeated task (a reclaimed outbox entry): sent already
+        return None
+    args = (subscription, entry_id, url, secret_env, body)
+    try:
+        secret = os.environ.get(secret_env)
+        if not secret:
+            raise ConfigError(f"the environment variable {secret_env} (secret_env) is not set")
+        status = deliver(
+            ctx.http,
+            url=url,
+            body=body,
+            msg_id=f"msg_{subscription}_{entry_id}",
+            key=signing_key(secret),
+            timestamp=int(time.time()),
+            allow_private=settings.allow_private_networks,
+        )
+    except (InputRejected, ConfigError) as exc:
+        _webhook_failed(ctx, args, f"{exc.reason}", type(exc).__name__)
+        return None
+    except TransientError as exc:
+        # Retried by hand rather than by autoretry_for, whose countdown is whole seconds
+        # from decoration-time options: here it follows the settings and Retry-After.
+        attempts = self.request.retries + 1
+        if self.request.retries >= settings.webhook_max_retries:
+            reason = f"gave up after {attempts} tries: {exc.reason}"
+            _webhook_failed(ctx, args, reason, type(exc).__name__)
+            return None
+        log.info("webhook_retry", subscription=subscription, entry_id=entry_id, error=str(exc))
+        wait = backoff(
+            self.request.retries,
+            base=settings.webhook_backoff_base,
+            cap=settings.webhook_backoff_max,
+            retry_after=exc.retry_after if isinstance(exc, RateLimited) else None,
+        )
+        raise self.retry(exc=exc, countdown=wait, max_retries=settings.webhook_max_retries) from exc
+    ctx.redis.set(marker, status, ex=settings.seen_ttl_seconds)
+    log.info("webhook_delivered", subscription=subscription, entry_id=entry_id, status=status)
+    return status
+
+
+def _webhook_failed(ctx: Context, args: tuple[str, ...], reason: str, error_type: str) -> None:
+    subscription, entry_id, url, secret_env, body = args
+    log.warning("webhook_failed", subscription=subscription, entry_id=entry_id, reason=reason)
+    dead_letter(
+        client=ctx.redis,
+        keys=ctx.keys,
+        maxlen=ctx.settings.dlq_maxlen,
+        input=f"webhook {subscription} {entry_id} -> {url}",
+        stage="deliver",
+        error=reason,
+        error_type=error_type,
+        payload={
+            "subscription": subscription,
+            "entry_id": entry_id,
+            "url": url,
+            "secret_env": secret_env,
+            "body": body,
+        },
+    )
 
 
 def _reject(ctx: Any, error: ArmswatchError, payload: dict[str, Any]) -> None:
@@ -109,22 +268,29 @@ def _label(payload: dict[str, Any]) -> str:
     return str(source.get("path") or source.get("url") or "<input>")
 
 
-def summarize(result: Result, published: dict[str, bool]) -> dict[str, Any]:
+def summarize(
+    result: Result, published: dict[str, bool], alerted: dict[str, list[str]] | None = None
+) -> dict[str, Any]:
     """A JSON-safe account of one input for progress and the replay table."""
+    alerted = alerted or {}
     return {
         "input": result.input.label,
         "error": str(result.error) if result.error else None,
         "stage": result.error.stage if result.error else None,
-        "stories": [_story_summary(s, published.get(s.id, False)) for s in result.stories],
+        "stories": [
+            _story_summary(s, published.get(s.id, False), alerted.get(s.id, []))
+            for s in result.stories
+        ],
     }
 
 
-def _story_summary(story: Story, new: bool) -> dict[str, Any]:
+def _story_summary(story: Story, new: bool, alerts: list[str]) -> dict[str, Any]:
     return {
         "id": story.id,
         "title": story.title,
         "relevant": story.relevant,
         "new": new,
+        "alerts": alerts,
         "transfers": [
             {
                 "supplier": t.supplier,
@@ -168,14 +334,15 @@ def fetch_article(self: ArmswatchTask, job: dict[str, Any]) -> dict[str, Any]:
     """Fetch, extract, de-duplicate, tag and publish one feed entry."""
     ctx = self.ctx
     entry = live.Job.model_validate(job)
+    route = partial(route_alerts, cast(ArmswatchApp, self.app))
     try:
-        outcome = live.fetch_article(ctx, entry)
+        outcome = live.fetch_article(ctx, entry, route=route)
     except HostBusy as exc:  # our own politeness: come back when the host is free
         raise self.retry(countdown=exc.retry_after, max_retries=UNBOUNDED) from exc
     except RETRYABLE as exc:
         error = exc if isinstance(exc, TransientError) else TransientError(str(exc))
         if entry.attempt >= ctx.settings.max_retries:
-            outcome = live.give_up(ctx, entry, error)
+            outcome = live.give_up(ctx, entry, error, route=route)
         else:
             # The attempt travels in the argument: deferrals above do not use up retries.
             again = entry.model_copy(update={"attempt": entry.attempt + 1})

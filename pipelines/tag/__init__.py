@@ -100,7 +100,7 @@ class Tagger:
 
 def _entities(doc: Doc, index: DocIndex) -> tuple[Entity, ...]:
     out: dict[tuple[int, int], Entity] = {}
-    for ent in doc.ents:
+    for ent in index.ents:
         if ent.label_ not in _ENTITY_LABELS:
             continue
         mention = next((index.actor_at(t.i) for t in ent if index.actor_at(t.i)), None)

@@ -2,7 +2,7 @@
 
 Doc + gazetteer matches -> DocIndex
   actor mentions      gazetteer names, demonyms, metonyms, companies (to their state),
-                      ambiguous names kept only where spaCy's NER agrees
+                      ambiguous names kept only where spaCy's NER agrees, datelines dropped
   persons             "Bolivian Defense Minister Edmundo Novillo" -> Novillo: BO
   weapon mentions     designations and class words
 resolve(token)        the actor a noun phrase names, through modifiers ("Bolivia's
@@ -28,95 +28,44 @@ _AGREEING_LABELS = {
 
 STATE_NOUNS = frozenset(
     {
-        "country",
-        "nation",
-        "state",
-        "kingdom",
-        "republic",
-        "government",
-        "regime",
-        "emirate",
-        "monarchy",
-        "administration",
-        "authorities",
-        "ally",
-        "junta",
-        "capital",
-        "side",
-        "partner",
-        "neighbor",
-        "neighbour",
-        "power",
-        "military",
-        "army",
+        "country", "nation", "state", "kingdom", "republic", "government", "regime", "emirate",
+        "monarchy", "administration", "authorities", "ally", "junta", "capital", "side",
+        "partner", "neighbor", "neighbour", "power", "military", "army", "navy", "force",
+        "forces", "troops", "ministry", "buyer", "customer", "client",
     }
-)
+)  # fmt: skip
 GROUP_NOUNS = frozenset(
     {
-        "group",
-        "militia",
-        "rebels",
-        "movement",
-        "fighters",
-        "insurgents",
-        "organization",
-        "organisation",
-        "faction",
-        "force",
-        "forces",
-        "paramilitary",
-        "paramilitaries",
+        "group", "militia", "rebels", "movement", "fighters", "insurgents", "organization",
+        "organisation", "faction", "paramilitary", "paramilitaries", "proxies", "proxy",
     }
-)
+)  # fmt: skip
 COMPANY_NOUNS = frozenset(
-    {"company", "firm", "manufacturer", "maker", "contractor", "producer", "developer", "exporter"}
-)
+    {"company", "firm", "manufacturer", "maker", "contractor", "producer", "developer",
+     "exporter"}
+)  # fmt: skip
 PERSON_NOUNS = frozenset(
     {
-        "minister",
-        "official",
-        "president",
-        "leader",
-        "spokesman",
-        "spokeswoman",
-        "spokesperson",
-        "ambassador",
-        "envoy",
-        "counterpart",
-        "commander",
-        "general",
-        "chief",
-        "secretary",
-        "diplomat",
-        "delegation",
-        "officials",
-        "ministry",
-        "embassy",
-        "mission",
-        "officer",
+        "minister", "official", "president", "leader", "spokesman", "spokeswoman",
+        "spokesperson", "ambassador", "envoy", "counterpart", "commander", "general", "chief",
+        "secretary", "diplomat", "delegation", "officials", "embassy", "mission", "officer",
         "officers",
     }
-)
+)  # fmt: skip
 PRONOUNS = frozenset(
-    {
-        "it",
-        "its",
-        "they",
-        "their",
-        "them",
-        "he",
-        "his",
-        "she",
-        "her",
-        "we",
-        "our",
-        "us",
-        "itself",
-        "themselves",
-    }
-)
+    {"it", "its", "they", "their", "them", "he", "his", "she", "her", "we", "our", "us",
+     "itself", "themselves"}
+)  # fmt: skip
 PERSON_PRONOUNS = frozenset({"he", "his", "she", "her", "him"})
+# Speakers' pronouns: in an interview, the country the speaker represents.
+FIRST_PERSON = frozenset({"we", "our", "us", "ours"})
+# Heads whose "of"/"in" complement says who they belong to ("the government of Iran",
+# "officials in Tehran"); other nouns' complements are places or topics ("use in Ukraine").
+_OWNED_HEADS = STATE_NOUNS | GROUP_NOUNS | PERSON_NOUNS | COMPANY_NOUNS
 _MODIFIER_DEPS = frozenset({"compound", "amod", "poss", "nmod", "npadvmod", "nummod"})
+_MADE = ("-made", "-built", "-designed", "-manufactured", "-produced", "-supplied", "-origin",
+         "-developed", "-provided", "-sourced", "-donated", "-delivered")  # fmt: skip
+_OPERATED = ("-operated", "-owned", "-flown", "-held", "-controlled", "-run")
 
 
 @dataclass(frozen=True)
@@ -127,8 +76,10 @@ class ActorMention:
     text: str
     start: int  # token indices [start, end)
     end: int
-    # For a demonym written "Iranian-made", "Iranian-built": an origin, not an owner.
+    # "Iranian-made", "Iranian-built": the maker, not the owner.
     made: bool = False
+    # "Saudi-operated", "Houthi-held": who has the weapon, not who made it.
+    operated: bool = False
 
 
 @dataclass(frozen=True)
@@ -151,39 +102,38 @@ class DocIndex:
     persons: dict[str, str] = field(default_factory=dict)  # name or surname -> code
     _actor_at: dict[int, ActorMention] = field(default_factory=dict)
     _weapon_at: dict[int, WeaponMention] = field(default_factory=dict)
+    _salience: dict[str, int] | None = None
+    # Sentences once per Doc: spaCy's Token.sent rescans every sentence on each call.
+    sentences: list[Span] = field(default_factory=list)
+    ents: list[Span] = field(default_factory=list)  # likewise Doc.ents, rebuilt on each access
+    _sentence_of: list[int] = field(default_factory=list)
 
     @classmethod
     def build(cls, doc: Doc, gazetteer: Gazetteer) -> DocIndex:
         index = cls(doc)
-        entity_of: dict[int, Span] = {t.i: ent for ent in doc.ents for t in ent}
-        for m in gazetteer.actors(doc.text):
+        index.sentences = list(doc.sents)
+        index.ents = list(doc.ents)
+        index._sentence_of = [0] * len(doc)
+        for n, sent in enumerate(index.sentences):
+            for i in range(sent.start, sent.end):
+                index._sentence_of[i] = n
+        entity_of: dict[int, Span] = {t.i: ent for ent in index.ents for t in ent}
+        text = doc.text  # Doc.text joins every token anew on each access
+        for m in gazetteer.actors(text):
             span = doc.char_span(m.start, m.end, alignment_mode="expand")
-            if span is None:
+            if span is None or not _accept(m.info, span, entity_of):
                 continue
-            if not _accept(m.info, span, entity_of):
+            if _dateline(text, m.start, m.end):
                 continue
-            tail = doc.text[m.end : m.end + 14].lower()
-            made = tail.startswith(
-                (
-                    "-made",
-                    "-built",
-                    "-designed",
-                    "-manufactured",
-                    "-produced",
-                    "-supplied",
-                    "-origin",
-                    "-developed",
-                    "-provided",
-                    "-sourced",
-                )
-            )
+            tail = text[m.end : m.end + 14].lower()
             mention = ActorMention(
-                m.info.code, m.info.kind, m.info.form, m.text, span.start, span.end, made
-            )
+                m.info.code, m.info.kind, m.info.form, m.text, span.start, span.end,
+                made=tail.startswith(_MADE), operated=tail.startswith(_OPERATED),
+            )  # fmt: skip
             index.actors.append(mention)
             for i in range(span.start, span.end):
                 index._actor_at[i] = mention
-        for w in gazetteer.weapons(doc.text):
+        for w in gazetteer.weapons(text):
             span = doc.char_span(w.start, w.end, alignment_mode="expand")
             if span is None:
                 continue
@@ -198,7 +148,7 @@ class DocIndex:
 
     def _learn_persons(self) -> None:
         """Map people to their state from the phrase that introduces them."""
-        for ent in self.doc.ents:
+        for ent in self.ents:
             if ent.label_ != "PERSON":
                 continue
             code = self._person_state(ent)
@@ -225,6 +175,14 @@ class DocIndex:
 
     # --- lookups ----------------------------------------------------------------------
 
+    def sent_of(self, i: int) -> Span:
+        """The sentence holding token `i`."""
+        return self.sentences[self._sentence_of[i]]
+
+    def sentence_start_before(self, i: int, n: int) -> int:
+        """Token index where the sentence `n` sentences before token `i`'s starts."""
+        return self.sentences[max(0, self._sentence_of[i] - n)].start
+
     def actor_at(self, i: int) -> ActorMention | None:
         return self._actor_at.get(i)
 
@@ -246,6 +204,25 @@ class DocIndex:
             if a is not None and a.code:
                 seen.setdefault(a.start, a)
         return [seen[k] for k in sorted(seen)]
+
+    @property
+    def salience(self) -> dict[str, int]:
+        """How often each party is named (makers in "Chinese-made" not counted)."""
+        if self._salience is None:
+            counts: dict[str, int] = {}
+            for m in self.actors:
+                if m.code and not m.made and m.kind in ("state", "group", "organ"):
+                    counts[m.code] = counts.get(m.code, 0) + 1
+            self._salience = counts
+        return self._salience
+
+    def focus(self, exclude: frozenset[str] = frozenset()) -> str | None:
+        """The party the story is most about (named most often), other than `exclude`."""
+        ranked = sorted(((n, c) for c, n in self.salience.items() if c not in exclude),
+                        reverse=True)  # fmt: skip
+        if not ranked or (len(ranked) > 1 and ranked[0][0] == ranked[1][0]):
+            return None
+        return ranked[0][1]
 
     # --- resolution -------------------------------------------------------------------
 
@@ -270,25 +247,23 @@ class DocIndex:
         # Modifiers: "Bolivia's minister", "the Bolivian minister", "Iran drones".
         for child in sorted(token.children, key=lambda c: -c.i):
             if child.dep_ in _MODIFIER_DEPS and child.i < token.i:
-                code = self.resolve(
-                    child, allow_anaphora=allow_anaphora, exclude=exclude, depth=depth + 1
-                )
+                code = self.resolve(child, allow_anaphora=allow_anaphora, exclude=exclude,
+                                    depth=depth + 1)  # fmt: skip
                 if code:
                     return code
         # "the government of Iran", "officials in Tehran", "Novillo, Bolivia's minister".
+        owned = token.lemma_.lower() in _OWNED_HEADS or token.lower_ in _OWNED_HEADS
         for child in token.children:
-            if child.dep_ == "appos" or (
-                child.dep_ == "prep"
-                and child.lower_ in ("of", "in", "from")
-                and token.lower_ not in _MATERIAL_NOUNS
-            ):
-                target = child if child.dep_ == "appos" else _pobj(child)
-                if target is not None:
-                    code = self.resolve(
-                        target, allow_anaphora=False, exclude=exclude, depth=depth + 1
-                    )
-                    if code:
-                        return code
+            target: Token | None = None
+            if child.dep_ == "appos":
+                target = child
+            elif child.dep_ == "prep" and child.lower_ in ("of", "in", "from") and owned:
+                target = _pobj(child)
+            if target is not None:
+                code = self.resolve(target, allow_anaphora=False, exclude=exclude,
+                                    depth=depth + 1)  # fmt: skip
+                if code:
+                    return code
         if allow_anaphora:
             return self.antecedent(token, exclude=exclude)
         return None
@@ -297,15 +272,32 @@ class DocIndex:
         """Light co-reference for pronouns and definite descriptions ("the country")."""
         word = token.lower_
         lemma = token.lemma_.lower()
+        kinds: tuple[str, ...]
+        if word in FIRST_PERSON:
+            return self._previous_person(token, exclude) or self.focus(exclude)
         if word in PERSON_PRONOUNS or lemma in PERSON_NOUNS:
             person = self._previous_person(token, exclude)
             if person:
                 return person
-            kinds: tuple[str, ...] = ("state", "organ")
+            kinds = ("state", "organ")
         elif word in PRONOUNS:
-            kinds = ("state", "group", "organ", "company")
+            # "Venezuela had said it was building drones": the reporting clause's subject.
+            speaker = _reporting_subject(token)
+            if speaker is not None and speaker.i < token.i:
+                code = self.resolve(speaker, allow_anaphora=False, exclude=exclude)
+                if code:
+                    return code
+            if token.dep_ in ("nsubj", "nsubjpass") and token.i - self.sent_of(token.i).start <= 1:
+                # "Germany is a donor. It has delivered...": a sentence-initial pronoun
+                # continues the previous sentence's subject.
+                code = self._previous_subject(token, exclude)
+                if code:
+                    return code
+            return self._previous_actor(
+                token, ("state", "group", "organ", "company"), exclude, salient=False
+            )
         elif lemma in STATE_NOUNS and _definite(token):
-            kinds = ("state",)
+            kinds = ("state", "organ")
         elif lemma in GROUP_NOUNS and _definite(token):
             kinds = ("group",)
         elif lemma in COMPANY_NOUNS and _definite(token):
@@ -321,23 +313,41 @@ class DocIndex:
         return self._previous_actor(token, kinds, exclude)
 
     def _previous_actor(
-        self, token: Token, kinds: tuple[str, ...], exclude: frozenset[str]
+        self, token: Token, kinds: tuple[str, ...], exclude: frozenset[str], salient: bool = True
     ) -> str | None:
-        sent_start = token.sent.start
-        window_start = _sentence_start_before(token, 2)
-        for mention in reversed(self.actors):
+        """The antecedent: recent, and among recent ones the story's main party."""
+        window_start = self.sentence_start_before(token.i, 2)
+        recent: dict[str, tuple[bool, int]] = {}
+        for mention in self.actors:
             if mention.start >= token.i or mention.start < window_start:
                 continue
-            if mention.code and mention.kind in kinds and mention.code not in exclude:
-                # An earlier sentence counts only for what it was about (not a demonym aside).
-                if mention.start < sent_start and mention.form == "demonym" and not mention.made:
-                    continue
-                return mention.code
+            if not mention.code or mention.kind not in kinds or mention.code in exclude:
+                continue
+            if mention.made:  # "Chinese-made": the maker, never the one referred to
+                continue
+            subject = _in_subject(self.doc[mention.end - 1])
+            best = recent.get(mention.code, (False, -1))
+            recent[mention.code] = (best[0] or subject, mention.start)
+        if not recent:
+            return None
+        # "the junta", "the kingdom": the state the story is about beats the one named last,
+        # and a subject ("The Pakistan Air Force received...") beats a "from China".
+        salience = self.salience if salient else {}
+        return max(recent, key=lambda c: (salience.get(c, 0) >= 3, recent[c][0], recent[c][1]))
+
+    def _previous_subject(self, token: Token, exclude: frozenset[str]) -> str | None:
+        start = self.sent_of(token.i).start
+        if start == 0:
+            return None
+        previous = self.sent_of(start - 1)
+        for t in previous:
+            if t.dep_ in ("nsubj", "nsubjpass") and t.head == previous.root:
+                return self.resolve(t, allow_anaphora=False, exclude=exclude)
         return None
 
     def _previous_person(self, token: Token, exclude: frozenset[str]) -> str | None:
-        window_start = _sentence_start_before(token, 2)
-        for ent in reversed(self.doc.ents):
+        window_start = self.sentence_start_before(token.i, 2)
+        for ent in reversed(self.ents):
             if ent.start >= token.i or ent.start < window_start:
                 continue
             if ent.label_ == "PERSON":
@@ -348,17 +358,41 @@ class DocIndex:
         return None
 
 
-# Nouns whose "of"/"from" complement is a source, not an owner ("drones from Iran" is
-# handled as an origin elsewhere; "the government of Iran" is an owner).
-_MATERIAL_NOUNS = frozenset({"drone", "drones", "missile", "missiles", "weapon", "weapons"})
-
-
 def _accept(info: ActorInfo, span: Span, entity_of: dict[int, Span]) -> bool:
     """Unambiguous names always; ambiguous ones ("Jordan", "Chad") where spaCy agrees."""
     if not info.ambiguous:
         return True
     labels = _AGREEING_LABELS.get(info.kind, set())
     return any(t.i in entity_of and entity_of[t.i].label_ in labels for t in span)
+
+
+def _dateline(text: str, start: int, end: int) -> bool:
+    """ "LONDON —", "TEHRAN (state media) —": where a story was filed, not an actor in it."""
+    line_start = text.rfind("\n", 0, start) + 1
+    before = text[line_start:start]
+    if before.strip(" ,/.") and not before.isupper():
+        return False
+    if end - start < 3 or not text[start:end].isupper():
+        return False
+    rest = text[end : end + 80]
+    return "—" in rest[:60] or " - " in rest[:40] or rest.lstrip().startswith(("(", ",", "/"))
+
+
+def _in_subject(token: Token) -> bool:
+    """Is the token (a name, or a modifier of one) part of a clause's subject?"""
+    while token.dep_ in ("compound", "poss", "amod", "appos", "conj") and token.head is not token:
+        token = token.head
+    return token.dep_ in ("nsubj", "nsubjpass")
+
+
+def _reporting_subject(token: Token) -> Token | None:
+    """The subject of the clause a pronoun's clause is reported in ("X said it ...")."""
+    clause = token.head
+    while clause.dep_ not in ("ccomp", "ROOT") and clause.head is not clause:
+        clause = clause.head
+    if clause.dep_ != "ccomp":
+        return None
+    return next((c for c in clause.head.children if c.dep_ == "nsubj"), None)
 
 
 def _pobj(prep: Token) -> Token | None:
@@ -369,20 +403,7 @@ def _pobj(prep: Token) -> Token | None:
 
 
 def _definite(token: Token) -> bool:
-    return any(
-        c.dep_ in ("det", "poss")
-        and c.lower_ in ("the", "this", "that", "its", "their", "his", "her", "our")
-        for c in token.children
-    ) or token.lower_ in ("both",)
-
-
-def _sentence_start_before(token: Token, n: int) -> int:
-    """Token index where the sentence `n` sentences before `token`'s starts."""
-    sent = token.sent
-    start = sent.start
-    doc = token.doc
-    for _ in range(n):
-        if start == 0:
-            break
-        start = doc[start - 1].sent.start
-    return start
+    determiners = ("the", "this", "that", "its", "their", "his", "her", "our")
+    return token.lower_ == "both" or any(
+        c.dep_ in ("det", "poss") and c.lower_ in determiners for c in token.children
+    )

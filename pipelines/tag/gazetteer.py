@@ -66,11 +66,13 @@ _CONTEXT_AFTER = re.compile(
     re.I,
 )
 _CONTEXT_BEFORE = re.compile(
-    r"\b(?:drones?|uavs?|missiles?|munitions?|systems?|the|its|their)\s+(?:called|named|dubbed|"
-    r"known as|such as|like|including|type|model)?\s*$",
+    r"\b(?:drones?|uavs?|missiles?|munitions?|systems?|batter(?:y|ies))\s+(?:called|named|"
+    r"dubbed|known as|such as|like|including|type|model)?\s*$",
     re.I,
 )
 _ALNUM = re.compile(r"\w")
+# Capital letters (and digits) right after a designation's number name a variant of it.
+_VARIANT_SUFFIX = re.compile(r"[A-Z]{1,4}\d{0,2}(?![\w])")
 
 
 def _is_word_char(text: str, i: int) -> bool:
@@ -110,7 +112,7 @@ class Gazetteer:
 
     def _add_weapon(self, surface: str, info: WeaponInfo) -> None:
         for variant in _variants(surface):
-            key = variant.lower()
+            key = _lower(variant)
             if key in self._weapons:
                 continue  # first entry wins; the checker keeps the data free of clashes
             self._weapons.add_word(key, (len(key), info))
@@ -150,9 +152,12 @@ class Gazetteer:
             return
         # Acronyms (US, UN, RSF) match in their exact case; "us" and "un" are words.
         exact = surface.isupper() and len(surface.replace(".", "")) <= 6
-        key = surface.lower()
+        key = _lower(surface)
         if key not in self._actors:
-            self._actors.add_word(key, (len(key), (info, surface if exact else None)))
+            # Kept: the exact form of acronyms, and whether the name starts in lower case
+            # ("al-Qaeda", "ideaForge"), which a capital-initial check must let through.
+            case = surface if exact else ("lower" if surface[0].islower() else None)
+            self._actors.add_word(key, (len(key), (info, case)))
         if info.code:
             self.actor_names.setdefault(info.code, []).append(surface)
 
@@ -202,25 +207,39 @@ class Gazetteer:
                 taken.append((m.start, m.end))
         return sorted(chosen, key=lambda m: m.start)
 
-    def _scan(self, automaton: Any, haystack: str, text: str) -> Iterator[tuple[int, int, Any]]:
+    def _scan(
+        self, automaton: Any, haystack: str, text: str, *, designations: bool = False
+    ) -> Iterator[tuple[int, int, bool, Any]]:
+        """(start, end, exact, value) of whole-word matches; with `designations`, plurals
+        ("Shahed-136s", "S-400s") and variant suffixes ("Su-30SME", "F-15IA") extend a match,
+        which then counts as inexact so that an alias spelt out in full wins a tie."""
         for end_index, (length, info) in automaton.iter(haystack):
             start, end = end_index - length + 1, end_index + 1
             if _is_word_char(text, start - 1):
                 continue
+            exact = True
             if _is_word_char(text, end):
-                # A plural or possessive-less plural: "Shahed-136s", "Lancets", "S-400s".
+                if not designations:
+                    continue
+                variant = _VARIANT_SUFFIX.match(text, end) if text[end - 1].isdigit() else None
                 if text[end] in "sS" and not _is_word_char(text, end + 1):
                     end += 1
+                elif variant:
+                    end = variant.end()
                 else:
                     continue
-            yield start, end, info
+                exact = False
+            yield start, end, exact, info
 
     def weapons(self, text: str) -> list[Match[WeaponInfo]]:
-        found: list[Match[WeaponInfo]] = []
-        for start, end, info in self._scan(self._weapons, _lower(text), text):
+        exact_first: list[tuple[bool, Match[WeaponInfo]]] = []
+        for start, end, exact, info in self._scan(self._weapons, _lower(text), text,
+                                                  designations=True):  # fmt: skip
             if info.needs_context and not self._weapon_context(text, start, end):
                 continue
-            found.append(Match(start, end, text[start:end], info))
+            exact_first.append((not exact, Match(start, end, text[start:end], info)))
+        # Of two matches over the same span, the one spelt out in full wins (stable sort).
+        found = [m for _, m in sorted(exact_first, key=lambda pair: pair[0])]
         return self._select(found)
 
     @staticmethod
@@ -234,12 +253,12 @@ class Gazetteer:
 
     def actors(self, text: str) -> list[Match[ActorInfo]]:
         found: list[Match[ActorInfo]] = []
-        for start, end, (info, exact) in self._scan(self._actors, _lower(text), text):
+        for start, end, _, (info, case) in self._scan(self._actors, _lower(text), text):
             surface = text[start:end]
-            if exact is not None:
-                if not surface.startswith(exact):
+            if case not in (None, "lower"):
+                if surface != case:
                     continue
-            elif not (surface[0].isupper() or surface[0].isdigit()):
+            elif not (surface[0].isupper() or surface[0].isdigit() or case == "lower"):
                 continue  # "turkey", "china", "chad" in lower case are not the states
             found.append(Match(start, end, surface, info))
         return self._select(found)

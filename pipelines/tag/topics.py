@@ -15,9 +15,10 @@ from .triggers import Triggers
 
 RELEVANCE_THRESHOLD = 0.5
 _CORE: dict[str, TopicLabel] = {"drone": "drone_transfer", "missile": "missile_transfer"}
-# Evidence from a sentence with a weapon and a production or sanctions word, without a
-# transfer: enough for the topic on its own only when repeated.
-_SENTENCE_EVIDENCE = 0.45
+# Evidence from a sentence with a weapon and a production word but no transfer: a story
+# needs three such sentences before production is its topic (a strike report that mentions
+# "production of interceptor drones" in passing is not about production).
+_SENTENCE_EVIDENCE = 0.25
 
 
 def _combine(values: list[float]) -> float:
@@ -35,7 +36,7 @@ def topics(index: DocIndex, transfers: list[Transfer], triggers: Triggers) -> tu
                 "weapons_production" if t.status == "production" else _CORE[t.system_class]
             )
             evidence[label].append(t.confidence)
-    for sent in index.doc.sents:
+    for sent in index.sentences:
         classes = {w.info.system_class for w in index.weapons if sent.start <= w.start < sent.end}
         if not classes & {"drone", "missile"}:
             continue

@@ -2,12 +2,17 @@
 
 Doc + DocIndex
   -> frames       trigger words (lexicon/triggers.yaml): supply, acquire, use, want,
-                  offer, produce, deal; status from the words governing the trigger
-  -> candidates   per frame: supplier, recipient (syntax first: subject, agent, "to",
-                  "from", "with"; then the weapon's origin: "Iranian-made", "Uvision's";
-                  then light co-reference), one candidate per weapon class
+                  offer, produce, deal, interdict; status from the words governing the
+                  trigger (tense, modality, "agreed to", "plans to", "interested in")
+  -> roles        suppliers and recipients from syntax first (subject, agent, "to",
+                  "from", "with", "X's"), then per weapon its origin ("Iranian-made",
+                  "Uvision's", a designation's maker), then light co-reference and the
+                  story's focus; every list is expanded over conjuncts
+  -> shapes       sentences without a trigger verb: "Saudi-operated Wing Loong",
+                  "a vessel heading from Iran to Houthi-held ports", "X has been a key
+                  weapon for Russia", "It also includes air defence systems"
   -> denials      a named party denies the transfer (same sentence, "the accusations"
-                  right after it, or a "denied that X transferred..." clause)
+                  just after, or "denied that X transferred...")
   -> merged       one Transfer per (supplier, recipient, class, kind) with evidence
 """
 
@@ -20,111 +25,43 @@ from dataclasses import dataclass, field
 from spacy.tokens import Span, Token
 
 from ..record import Evidence, Status, SystemClass, Transfer
-from .actors import DocIndex, WeaponMention
+from .actors import PRONOUNS, DocIndex, WeaponMention
 from .triggers import Triggers
 
 # Dependency relations along which the words governing a trigger are collected.
-_CLIMB = frozenset(
-    {
-        "xcomp",
-        "ccomp",
-        "pcomp",
-        "prep",
-        "pobj",
-        "acomp",
-        "advcl",
-        "acl",
-        "conj",
-        "dobj",
-        "attr",
-        "oprd",
-        "relcl",
-        "advmod",
-        "amod",
-        "compound",
-    }
-)
-_REPORTING = frozenset(
-    {
-        "say",
-        "tell",
-        "report",
-        "state",
-        "claim",
-        "announce",
-        "add",
-        "note",
-        "warn",
-        "write",
-        "accord",
-        "confirm",
-        "believe",
-        "think",
-        "suggest",
-        "show",
-        "reveal",
-        "indicate",
-        "allege",
-        "insist",
-        "know",
-    }
-)
+_CLIMB = frozenset({"xcomp", "ccomp", "pcomp", "prep", "pobj", "acomp", "advcl", "acl", "conj",
+                    "dobj", "attr", "oprd", "relcl", "advmod", "amod", "compound"})  # fmt: skip
+_REPORTING = frozenset({"say", "tell", "report", "state", "claim", "announce", "add", "note",
+                        "warn", "write", "accord", "confirm", "believe", "think", "suggest",
+                        "show", "reveal", "indicate", "allege", "insist", "know", "accuse",
+                        "assess", "conclude", "find", "document", "cite", "estimate",
+                        "argue", "describe", "call", "brief"})  # fmt: skip
 _RECIPIENT_PREPS = ("to", "for", "into", "towards", "toward")
-_SOURCE_PREPS = ("from",)
 _LOCATION_PREPS = ("in", "on", "at", "inside", "near", "outside")
-_GENERIC_THEMES = frozenset(
-    {
-        "weapon",
-        "weapons",
-        "arm",
-        "arms",
-        "equipment",
-        "system",
-        "systems",
-        "hardware",
-        "munition",
-        "munitions",
-        "supplies",
-        "them",
-        "it",
-        "these",
-        "those",
-        "they",
-        "one",
-        "ones",
-        "model",
-        "models",
-        "unit",
-        "units",
-        "type",
-        "batch",
-        "shipment",
-        "hundreds",
-        "thousands",
-        "dozens",
-        "consignment",
-        "technology",
-        "variant",
-    }
-)
-_THEME_PRONOUNS = frozenset({"them", "it", "these", "those", "they"})
-_ROLE_NOUNS = frozenset(
-    {
-        "weapon",
-        "arsenal",
-        "mainstay",
-        "backbone",
-        "staple",
-        "tool",
-        "lifeline",
-        "asset",
-        "workhorse",
-        "source",
-        "supplier",
-    }
-)
+_LIST_PREPS = ("including", "like", "such", "along", "plus")
+_GENERIC_THEMES = frozenset({"weapon", "weapons", "arm", "arms", "equipment", "system", "systems",
+                             "hardware", "munition", "munitions", "supplies", "them", "it",
+                             "these", "those", "they", "one", "ones", "model", "models", "unit",
+                             "units", "type", "types", "batch", "shipment", "shipments",
+                             "hundreds", "thousands", "dozens", "consignment", "technology",
+                             "variant", "package", "aid", "assistance"})  # fmt: skip
+_THEME_PRONOUNS = frozenset({"them", "it", "these", "those", "they", "both", "such", "same"})
+_ROLE_NOUNS = frozenset({"weapon", "arsenal", "mainstay", "backbone", "staple", "tool",
+                         "lifeline", "asset", "workhorse", "source", "supplier"})  # fmt: skip
+# Themes that make a supply a transfer of production capability, not of weapons.
+_KNOW_HOW = frozenset({"technology", "know-how", "design", "designs", "blueprint",
+                       "blueprints", "license", "licence", "expertise", "production",
+                       "manufacturing"})  # fmt: skip
+_PRODUCTION_HEADS = frozenset({"line", "plant", "facility", "site", "capacity", "centre",
+                               "center", "hub", "base"})  # fmt: skip
+_CLAUSE_BOUNDARIES = frozenset({"after", "before", "since", "while", "despite", "although",
+                                "though", "until", "unlike"})  # fmt: skip
+_STRONG_USE = frozenset({"use", "fire", "launch", "employ", "deploy", "unleash"})
+_DESTINATION = frozenset({"bound", "destined", "headed", "heading", "intended", "earmarked",
+                          "meant", "route", "sailing", "travelling", "traveling"})  # fmt: skip
 _STATUS_ORDER: dict[Status, int] = {"sought": 0, "agreed": 1, "delivered": 2, "production": 3}
-_CONFIDENCE = {"syntax": 0.8, "origin": 0.72, "coref": 0.65, "catalogue": 0.6, "fallback": 0.45}
+_CONFIDENCE = {"syntax": 0.8, "origin": 0.72, "coref": 0.65, "catalogue": 0.6, "discourse": 0.55,
+               "fallback": 0.5, "focus": 0.45}  # fmt: skip
 _MAX_EVIDENCE = 3
 
 
@@ -138,14 +75,29 @@ class Candidate:
     confidence: float
     sent: Span
     denied: bool = False
+    # Was the supplier named as one (not inferred from where the weapon was made)?
+    named: bool = True
+    # With a named supplier: the makers the text gives for the same weapons ("the UAE
+    # supplied Chinese-made drones"), who are then not suppliers of them too.
+    makers: frozenset[str] = frozenset()
 
 
 @dataclass
 class _Roles:
-    supplier: str | None = None
-    recipient: str | None = None
+    suppliers: list[tuple[str, str]] = field(default_factory=list)  # (code, basis)
+    recipients: list[tuple[str, str]] = field(default_factory=list)
     theme: list[WeaponMention] = field(default_factory=list)
-    basis: list[str] = field(default_factory=list)
+    # For "a missile used by Russia" with no maker named: the one other state of the sentence.
+    fallback_supplier: str | None = None
+
+    def add(self, side: str, codes: Iterable[str | None], basis: str) -> None:
+        target = self.suppliers if side == "supplier" else self.recipients
+        for code in codes:
+            if code and all(code != c for c, _ in target):
+                target.append((code, basis))
+
+    def codes(self, side: str) -> frozenset[str]:
+        return frozenset(c for c, _ in (self.suppliers if side == "supplier" else self.recipients))
 
 
 class Extractor:
@@ -157,70 +109,79 @@ class Extractor:
         self.doc = index.doc
         self._mentioned = {a.code for a in index.actors if a.code}
         self._class_origins = self._story_origins()
+        self._last: list[Candidate] = []
 
     # --- driving ----------------------------------------------------------------------
 
     def run(self) -> list[Transfer]:
         candidates: list[Candidate] = []
-        previous: list[Candidate] = []
-        for sent in self.doc.sents:
-            found = self._sentence(sent, previous)
+        for sent in self.index.sentences:
+            found = self._sentence(sent, self._last)
             candidates.extend(found)
             if found:
-                previous = found
+                self._last = found
+        candidates = _without_makers_of_brokered(candidates)
         denied = self._denials(candidates)
         return merge(
-            [
-                _with_denied(c) if c.status != "production" and _pair(c) in denied else c
-                for c in candidates
-            ]
+            _with_denied(c) if c.status != "production" and _pair(c) in denied else c
+            for c in candidates
         )
 
     def _sentence(self, sent: Span, previous: list[Candidate]) -> list[Candidate]:
-        if not any(self.index.weapon_at(t.i) for t in sent) and not self._pronoun_theme(sent):
-            return []
         out: list[Candidate] = []
         for token in sent:
             frame = self._frame(token)
-            if frame is None:
-                continue
-            out.extend(self._candidates(token, frame, sent))
+            if frame is not None:
+                out.extend(self._candidates(token, frame, sent))
+        out.extend(self._possession(sent))
+        out.extend(self._route(sent))
         if not out:
             out.extend(self._copular(sent))
         if not out and previous:
             out.extend(self._continuation(sent, previous))
         return out
 
-    def _pronoun_theme(self, sent: Span) -> bool:
-        return any(t.lower_ in ("them", "they", "it") for t in sent)
-
     # --- frames -----------------------------------------------------------------------
 
     def _frame(self, token: Token) -> str | None:
         lemma = token.lemma_.lower()
         pos = token.pos_
-        if pos == "PROPN" or token.ent_type_:
-            return None
+        if pos == "PROPN":
+            # "a Foreign Military Sale": capitalised, still a noun trigger.
+            if token.ent_type_ in ("GPE", "NORP", "PERSON", "LOC"):
+                return None
+            pos = "NOUN"
         frame = self.t.frame_of(lemma, pos)
-        if frame is None and pos == "VERB" and token.tag_ == "VBN":
+        if frame is None and pos == "ADJ" and token.tag_ == "VBN":
             frame = self.t.frame_of(lemma, "VERB")
         if frame is None:
             return None
         if lemma == "take" and not any(c.lemma_ == "delivery" for c in token.children):
             return None
-        if lemma in ("get", "make", "build", "pass", "move", "source", "construct") and not (
-            self._weapons_under(token)
+        if lemma in ("get", "make", "build", "pass", "move", "source", "construct", "have") and (
+            not self._weapons_under(token)
         ):
             return None
         if (
             pos == "NOUN"
-            and token.dep_ == "compound"
-            and token.head.lemma_
-            in ("line", "chain", "route", "corridor", "network", "depot", "hub")
-            and frame == "supply"
+            and frame not in ("deal", "produce")
+            and token.dep_ in ("dobj", "nsubjpass")
         ):
-            return None  # "supply lines", "supply chain": logistics, not a transfer
-        return frame
+            verb = self.t.frame_of(token.head.lemma_.lower(), token.head.pos_)
+            if verb in ("supply", "acquire", "use", "offer"):
+                return None  # "received shipments of missiles": the verb says who is who
+        # "supply lines", "production know-how": a modifier, not the event itself;
+        # "production line", "production facility" are the production triggers.
+        return (
+            None
+            if (
+                pos == "NOUN"
+                and token.dep_ == "compound"
+                and frame in ("supply", "produce")
+                and token.head.lemma_.lower() not in _PRODUCTION_HEADS
+            )
+            else frame
+        )
 
     def _weapons_under(self, token: Token) -> list[WeaponMention]:
         return self.index.weapons_in(
@@ -234,6 +195,8 @@ class Extractor:
         chain: list[Token] = []
         current = token
         while current.dep_ in _CLIMB and current.head is not current and len(chain) < 8:
+            if current.lower_ in _CLAUSE_BOUNDARIES:
+                break  # "After shipping drones, Iran agreed to...": another time, another status
             current = current.head
             chain.append(current)
             if current.lemma_.lower() in _REPORTING:
@@ -243,28 +206,34 @@ class Extractor:
     def _status(self, token: Token, frame: str, chain: list[Token]) -> tuple[Status | None, bool]:
         """(status, denied): None when the words around the trigger rule a transfer out."""
         if frame == "produce":
-            return "production", False
+            helped = any(n.lemma_.lower() in self.t.help_verbs for n in chain)
+            # "Russia's own production" is domestic, unless someone "helped Russia build its own".
+            return ("production", False) if helped or not _own(token) else (None, False)
         nodes = [token, *chain]
         for node in nodes:
             lemma = node.lemma_.lower()
-            if node.lemma_.lower() in _REPORTING and node is not token:
+            if lemma in _REPORTING and node is not token:
                 break
-            if any(c.dep_ == "neg" for c in node.children) or lemma in self.t.negating:
-                if lemma in self.t.denial_verbs:
-                    return None, True
-                return None, False
+            negated = any(c.dep_ == "neg" or (c.dep_ == "det" and c.lower_ == "no")
+                          for c in node.children)  # fmt: skip
+            if negated or lemma in self.t.negating:
+                return None, lemma in self.t.denial_verbs
         if frame in ("want", "offer"):
             return "sought", False
         for node in nodes:
             lemma = node.lemma_.lower()
-            if node.lemma_.lower() in _REPORTING and node is not token:
+            if lemma in _REPORTING and node is not token:
                 break
             auxes = {c.lower_ for c in node.children if c.dep_ in ("aux", "auxpass", "mark")}
             if auxes & {"could", "may", "might", "if", "whether"} or (
                 node is not token and lemma in self.t.sought
             ):
                 return "sought", False
-            if node is not token and node.pos_ == "NOUN" and lemma in self.t.nouns.get("deal", ()):
+            if (
+                node is not token
+                and node.pos_ in ("NOUN", "PROPN")
+                and lemma in self.t.nouns.get("deal", ())
+            ):
                 return ("agreed" if self._signed(node) else "sought"), False
             if auxes & {"will", "would", "shall", "'ll"} or (
                 node is not token and lemma in self.t.agreed
@@ -295,199 +264,243 @@ class Extractor:
         status, denied = self._status(token, frame, chain)
         if status is None and not denied:
             return []
-        roles = self._roles(token, frame, chain, sent)
+        if frame == "produce":
+            roles = self._production_roles(token, chain, sent)
+        elif frame == "deal":
+            roles = self._deal_roles(token, chain)
+        else:
+            roles = self._roles(token, frame, chain, sent)
         if not roles.theme:
             return []
         if status is None:  # "Tehran denied supplying drones": reported, and denied
             status = "delivered"
-        return self._emit(roles, status, sent, denied)
+        if frame == "supply" and self._know_how(token):
+            status = "production"  # "transferred designs and know-how for the drone"
+        found = self._emit(roles, status, sent, denied, fallback=frame in ("supply", "offer"))
+        if not found and frame == "produce" and roles.suppliers and not roles.recipients:
+            # "After shipping drones to Russia, Iran agreed to help build a factory".
+            suppliers = roles.codes("supplier")
+            previous = [c.recipient for c in self._last if c.supplier in suppliers]
+            if previous:
+                roles.add("recipient", previous[-1:], "discourse")
+                found = self._emit(roles, status, sent, denied)
+        if found:
+            self._last = found
+        return found
 
     def _roles(self, token: Token, frame: str, chain: list[Token], sent: Span) -> _Roles:
-        if frame == "produce":
-            return self._production_roles(token, chain, sent)
-        if frame == "deal":
-            return self._deal_roles(token, chain)
         r = _Roles()
-        noun = (token.pos_ in ("NOUN", "ADJ") and frame != "want") or token.pos_ == "NOUN"
-        agent = _agent(token)
+        noun = token.pos_ in ("NOUN", "PROPN")
         subject_side = "supplier" if frame in ("supply", "offer") else "recipient"
-        object_side = "recipient" if subject_side == "supplier" else "supplier"
         theme_tok = self._theme_token(token)
+        resolve = self.index.resolve
 
-        # The party in subject position (or the agent of a passive, or the noun's owner).
+        # The party in subject position (the agent of a passive, or the noun's owner).
+        agent = _agent(token)
         if agent is not None:
-            self._set(r, subject_side, self.index.resolve(agent), "syntax")
+            r.add(subject_side, (resolve(a) for a in _conjuncts(agent)), "syntax")
         elif noun:
-            self._set(r, subject_side, self._owner(token), "syntax")
-        else:
+            r.add(subject_side, [self._owner(token)], "syntax")
+            if not r.codes(subject_side):
+                # "The US approved the sale of F-16s", "Iran finalised the purchase of":
+                # the subject of the verb the noun hangs from.
+                for node in chain[:3]:
+                    if node.pos_ == "VERB":
+                        subj = _subject(node, [])
+                        if subj is not None and node.lemma_.lower() not in _REPORTING:
+                            r.add(subject_side, [resolve(subj)], "coref")
+                        break
+        elif not (token.tag_ == "VBN" and token.dep_ in ("acl", "amod")):
+            # (A participle, "missiles delivered to Kyiv", takes no subject from above.)
             subj = _subject(token, chain)
             if subj is not None:
-                code = self.index.resolve(subj)
                 basis = "syntax" if self.index.actor_at(subj.i) else "coref"
-                self._set(r, subject_side, code, basis)
-        if getattr(r, subject_side) is None:
+                r.add(subject_side, (resolve(s) for s in _conjuncts(subj)), basis)
+        if not r.codes(subject_side):
             # "An Iranian deal to supply Bolivia": the deal's owner does the supplying.
             for node in chain:
-                if node.pos_ == "NOUN":
-                    self._set(r, subject_side, self._owner(node), "syntax")
+                if node.pos_ in ("NOUN", "PROPN"):
+                    r.add(subject_side, [self._owner(node)], "syntax")
                     break
 
-        # Prepositions and objects: "to Russia", "from Iran", "arm the Houthis with".
         heads = [token, *([theme_tok] if theme_tok is not None else [])]
-        if object_side == "recipient":
-            for prep_tok in _preps(heads, _RECIPIENT_PREPS):
-                self._set(
-                    r, "recipient", self.index.resolve(prep_tok, exclude=_ex(r.supplier)), "syntax"
-                )
+        if noun:
+            # "approved $20 billion in weapons sales to Israel": the verb holds the "to".
+            for node in chain:
+                heads.append(node)
+                if node.pos_ == "VERB":
+                    break
+        if frame == "supply" and _preps(heads, ("at", "against", "into")):
+            return _Roles()  # "sends hundreds of drones at our cities": an attack
+        if subject_side == "supplier":
+            suppliers = r.codes("supplier")
+            for obj in _preps(heads, _RECIPIENT_PREPS):
+                r.add("recipient", [resolve(obj, exclude=suppliers)], "syntax")
             for child in token.children:
                 if child.dep_ in ("dative", "iobj"):
-                    self._set(r, "recipient", self.index.resolve(child), "syntax")
+                    r.add("recipient", (resolve(c) for c in _conjuncts(child)), "syntax")
             dobj = _child(token, "dobj")
-            if dobj is not None and r.recipient is None:
-                code = self.index.resolve(dobj, allow_anaphora=False)
-                if code and (
-                    self.index.actor_at(dobj.i) or not self.index.weapons_in(dobj.subtree)
-                ):
-                    r.recipient = code
-                    r.basis.append("syntax")
-                    with_obj = next(iter(_preps([token], ("with",))), None)
-                    theme_tok = with_obj
+            if dobj is not None and not r.recipients:
+                # "armed the Houthis with missiles", "supplied the military with jets".
+                code = resolve(dobj, allow_anaphora=self._actorish(dobj))
+                if code and not self.index.weapons_in(_np_tokens(dobj)):
+                    r.add("recipient", [code], "syntax")
+                    theme_tok = next(iter(_preps([token], ("with",))), None)
+            # "components supplied from Iran": a source is the supplier too.
+            for obj in _preps(heads, ("from",)):
+                r.add("supplier", [resolve(obj, allow_anaphora=False)], "syntax")
         else:
             for node in [*heads, *chain[:3]]:
-                for prep_tok in _preps([node], (*_SOURCE_PREPS, "with")):
-                    self._set(
-                        r,
-                        "supplier",
-                        self.index.resolve(prep_tok, exclude=_ex(r.recipient)),
-                        "syntax",
-                    )
+                for obj in _preps([node], ("from",)):
+                    r.add("supplier", [resolve(obj, exclude=r.codes("recipient"))], "syntax")
+                # "in talks with Turkey", but not "with US acquiescence".
+                for obj in _preps([node], ("with",)):
+                    if self.index.actor_at(obj.i):
+                        r.add("supplier", [resolve(obj)], "syntax")
 
         r.theme = self._theme(token, theme_tok, sent)
-        if r.supplier is None:
-            origin = self._origin(r.theme, theme_tok, exclude=r.recipient)
-            if origin:
-                self._set(r, "supplier", origin[0], origin[1])
-        if r.recipient is None and frame in ("supply", "offer"):
-            for prep_tok in _following_preps(token, _RECIPIENT_PREPS):
-                self._set(
-                    r,
-                    "recipient",
-                    self.index.resolve(prep_tok, allow_anaphora=False, exclude=_ex(r.supplier)),
-                    "fallback",
-                )
-        if r.supplier is None and frame == "use" and r.recipient:
-            self._set(r, "supplier", self._other_state(sent, r.recipient, token), "fallback")
+        if frame == "use" and not r.suppliers:
+            # "missiles used by the Houthis were built with components supplied from Iran".
+            sources = [c for t in sent if self.t.frame_of(t.lemma_.lower(), t.pos_) == "supply"
+                       for p in [*_preps([t], ("from",)), *filter(None, [_agent(t)])]
+                       if (c := resolve(p, allow_anaphora=False))
+                       and c not in r.codes("recipient")]  # fmt: skip
+            if sources:
+                r.fallback_supplier = sources[0]
+            elif token.lemma_.lower() in _STRONG_USE:
+                r.fallback_supplier = self._other_state(sent, r.codes("recipient"), maker=True)
         return r
+
+    def _actorish(self, token: Token) -> bool:
+        lemma = token.lemma_.lower()
+        return (
+            lemma
+            in (
+                "military",
+                "army",
+                "junta",
+                "government",
+                "rebels",
+                "militia",
+                "group",
+                "force",
+                "forces",
+                "kingdom",
+                "country",
+            )
+            or token.lower_ in PRONOUNS
+        )
+
+    def _know_how(self, token: Token) -> bool:
+        theme = self._theme_token(token)
+        if theme is None:
+            return False
+        return any(t.lower_ in _KNOW_HOW for t in _conjuncts(theme))
 
     def _production_roles(self, token: Token, chain: list[Token], sent: Span) -> _Roles:
         r = _Roles()
-        nodes = [token, *chain]
-        # Where: "a plant in Russia", "on its territory", "In Venezuela, they were building".
-        for node in nodes:
-            for prep_tok in _preps(
-                [node, *[c for c in node.children if c.dep_ == "dobj"]], _LOCATION_PREPS
-            ):
-                code = self.index.resolve(prep_tok)
-                if code:
-                    self._set(r, "recipient", code, "syntax")
-                    break
-            if r.recipient:
-                break
-        # Who helps: "Iran is helping Russia build", "with Iran's help", "assistance from Iran".
+        resolve = self.index.resolve
+        # The verbs right above the trigger, stopping at the first clause of another topic.
+        near: list[Token] = [token]
         for node in chain:
+            near.append(node)
+            if node.pos_ == "VERB":
+                break
+        agent = _agent(token)
+        if agent is not None:  # "produced by Adani", "assembled by CAVIM": the producer
+            r.add("recipient", [resolve(agent, allow_anaphora=False)], "syntax")
+        # Where: "a plant in Russia", "on its territory", "drones built in Venezuela".
+        for node in near:
+            for obj in _preps([node, *[c for c in node.children if c.dep_ == "dobj"]],
+                              _LOCATION_PREPS):  # fmt: skip
+                code = resolve(obj)
+                if code is None:  # "at a plant near Baku", "at a factory in Tatarstan"
+                    code = next((c for o in _preps([obj], _LOCATION_PREPS)
+                                 if (c := resolve(o, allow_anaphora=False))), None)  # fmt: skip
+                r.add("recipient", [code], "syntax")
+        # Who helps: "Iran is helping Russia build", "with Iran's help", "help from Iran".
+        for n, node in enumerate(chain):
             if node.lemma_.lower() in self.t.help_verbs:
-                subj = _subject(node, [])
+                subj = _subject(node, chain[n + 1 :])
                 if subj is not None:
-                    self._set(r, "supplier", self.index.resolve(subj), "syntax")
-                obj = _child(node, "dobj")
-                if obj is not None:
-                    self._set(
-                        r, "recipient", self.index.resolve(obj, exclude=_ex(r.supplier)), "syntax"
-                    )
-        if r.supplier is None:
+                    r.add("supplier", [resolve(subj)], "syntax")
+                helped = _child(node, "dobj")
+                if helped is not None:
+                    r.add("recipient", [resolve(helped, exclude=r.codes("supplier"))], "syntax")
+        if not r.suppliers:
             for t in sent:
                 if t.lemma_.lower() in self.t.help_nouns and t.pos_ == "NOUN":
                     code = self._owner(t) or next(
-                        (
-                            self.index.resolve(p, allow_anaphora=False)
-                            for p in _preps([t], ("from", "of", "by"))
-                            if p is not None
-                        ),
+                        (c for c in (resolve(p, allow_anaphora=False)
+                                     for p in _preps([t], ("from", "of", "by", "with"))) if c),
                         None,
-                    )
-                    if code and code != r.recipient:
-                        self._set(r, "supplier", code, "syntax")
+                    )  # fmt: skip
+                    if not code:  # "knowledge and funding provided by Iran"
+                        agents = [g for a in t.children if a.dep_ == "acl" and (g := _agent(a))]
+                        code = next((c for g in agents if (c := resolve(g, allow_anaphora=False))),
+                                    None)  # fmt: skip
+                    if not code and t.dep_ == "dobj":  # "with Elbit providing technology"
+                        subj = _subject(t.head, [])
+                        code = resolve(subj, allow_anaphora=False) if subj is not None else None
+                    if code and code not in r.codes("recipient"):
+                        r.add("supplier", [code], "syntax")
                         break
         r.theme = self._theme(token, None, sent, production=True)
-        # The producer is the subject of the verb the trigger hangs from, not of some
-        # clause further up ("in exchange for ... assistance with the construction of").
-        verb_chain = []
-        for node in chain:
-            if node.pos_ in ("NOUN", "PROPN") and node is not token and node.dep_ in ("pobj",):
-                break
-            verb_chain.append(node)
-        subj = _subject(token, verb_chain)
-        subject_code = self.index.resolve(subj) if subj is not None else None
-        partner = next(
-            (
-                self.index.resolve(p, allow_anaphora=False)
-                for node in nodes[:4]
-                for p in _preps([node], ("with",))
-            ),
-            None,
-        )
-        if r.recipient is None and subject_code and subject_code != r.supplier:
-            self._set(r, "recipient", subject_code, "syntax")
-        if r.supplier is None:
-            origin = self._origin(r.theme, None, exclude=r.recipient)
-            if origin:
-                self._set(r, "supplier", origin[0], origin[1])
-        if r.supplier is None and partner and partner != r.recipient:
-            self._set(r, "supplier", partner, "syntax")
-        if r.supplier is None and subject_code and subject_code != r.recipient:
-            self._set(r, "supplier", subject_code, "coref")
-        if r.supplier is None and r.recipient:
-            # "Russia and Iran are considering a drone assembly line in Russia".
-            others = [
-                a.code
-                for a in self.index.actors_in(sent.start, sent.end)
-                if a.code != r.recipient and a.kind == "state"
-            ]
+        if not r.theme and any(n.lemma_.lower() in self.t.help_verbs for n in chain):
+            # "Iran supplied Shahed drones and helped Russia build a factory": those drones.
+            before = [w for w in self.index.weapons if sent.start <= w.start < token.i]
+            r.theme = before[-1:]
+        # The parties of the clause: its subject and whoever it works "with".
+        subj = _subject(token, chain)
+        top = subj.head if subj is not None else (chain[-1] if chain else token)
+        upto = [token, *chain[: chain.index(top) + 1]] if top in chain else [token, *chain]
+        subject_codes = {c for s in _conjuncts(subj) if (c := resolve(s))}
+        partners = {c for node in upto for p in _preps([node], ("with",))
+                    if (c := resolve(p, allow_anaphora=False))}  # fmt: skip
+        if not r.recipients and len(subject_codes - r.codes("supplier")) == 1:
+            r.add("recipient", subject_codes - r.codes("supplier"), "syntax")
+        if not r.suppliers and r.recipients:
+            # The subject makes the weapons; a second party is a supplier only when it is
+            # conjoined ("Russia and Iran are considering...") or a partner ("with Iran").
+            joint = subject_codes if len(subject_codes) > 1 else set()
+            others = (joint | partners) - r.codes("recipient")
             prior = self._class_origins.get(r.theme[0].info.system_class) if r.theme else None
-            if prior in others:
-                self._set(r, "supplier", prior, "catalogue")
-            elif len(set(others)) == 1:
-                self._set(r, "supplier", others[0], "fallback")
+            if len(others) == 1:
+                r.add("supplier", others, "syntax")
+            elif prior in others:
+                r.add("supplier", [prior], "catalogue")
         return r
 
     def _deal_roles(self, token: Token, chain: list[Token]) -> _Roles:
         r = _Roles()
+        if any(c.dep_ == "acl" and c.pos_ == "VERB" for c in token.children):
+            return r  # "a deal to buy drones": the verb's own frame says who is who
         parties: list[str] = []
         owner = self._owner(token)
         if owner:
             parties.append(owner)
-        for node in [*chain[:2]]:
-            subj = _subject(node, [])
-            if subj is not None:
-                parties.extend(c for c in (self.index.resolve(s) for s in _conjuncts(subj)) if c)
-        for prep_tok in _preps([token, *chain[:2]], ("with", "between")):
+        for node in chain[:2]:
             parties.extend(
-                c
-                for c in (self.index.resolve(s, allow_anaphora=False) for s in _conjuncts(prep_tok))
-                if c
+                c for s in _conjuncts(_subject(node, [])) if (c := self.index.resolve(s))
             )
-        theme_heads = [p for p in _preps([token], ("for", "of", "on", "covering", "including"))]
-        r.theme = self.index.weapons_in(
-            t for h in theme_heads for t in h.subtree
-        ) or self.index.weapons_in(c for c in token.children if c.dep_ in ("compound", "amod"))
+        for obj in _preps([token, *chain[:2]], ("with", "between")):
+            parties.extend(
+                c for s in _conjuncts(obj) if (c := self.index.resolve(s, allow_anaphora=False))
+            )
+        heads = _preps([token, *chain[:1]], ("for", "of", "on", "covering", "including"))
+        theme = self.index.weapons_in(t for h in heads for t in h.subtree)
+        theme = theme or self.index.weapons_in(
+            c for c in token.children if c.dep_ in ("compound", "amod")
+        )
         distinct = list(dict.fromkeys(parties))
-        if len(distinct) != 2 or not r.theme:
+        if len(distinct) != 2 or not theme:
             return r
-        origin = self._origin(r.theme, None, exclude=None)
-        if origin and origin[0] in distinct:
-            r.supplier = origin[0]
-            r.recipient = next(p for p in distinct if p != origin[0])
-            r.basis.extend(["syntax", origin[1]])
+        r.theme = theme
+        origins = {o for w in theme for o, _ in self._origins(w, exclude=None)}
+        makers = [p for p in distinct if p in origins]
+        if len(makers) == 1:
+            r.add("supplier", makers, "syntax")
+            r.add("recipient", [p for p in distinct if p != makers[0]], "syntax")
         return r
 
     # --- themes and origins -----------------------------------------------------------
@@ -495,104 +508,164 @@ class Extractor:
     def _theme_token(self, token: Token) -> Token | None:
         if token.dep_ in ("acl", "relcl") and self._is_weaponish(token.head):
             return token.head
-        for dep in ("dobj", "nsubjpass", "attr"):
-            child = _child(token, dep)
-            if child is not None:
+        objects = [
+            c for c in token.children if c.dep_ in ("dobj", "nsubjpass", "attr", "dep", "oprd")
+        ]
+        # The small model often splits "Chinese CH-4 drones" into several objects: prefer
+        # the one that names a weapon.
+        for child in objects:
+            if self.index.weapons_in(_np_tokens(child)):
                 return child
-        for prep_tok in _preps([token], ("of", "in", "for", "on", "with")):
-            if self._is_weaponish(prep_tok):
-                return prep_tok
+        if objects:
+            return objects[0]
+        for obj in _preps([token], ("of", "in", "for", "on", "with")):
+            if self._is_weaponish(obj):
+                return obj
         return None
 
     def _is_weaponish(self, token: Token) -> bool:
         """The noun phrase itself names a weapon (not a clause hanging from it)."""
         return bool(self.index.weapons_in(_np_tokens(token))) or token.lower_ in _GENERIC_THEMES
 
-    def _theme(
-        self, token: Token, theme_tok: Token | None, sent: Span, production: bool = False
-    ) -> list[WeaponMention]:
+    def _theme(self, token: Token, theme_tok: Token | None, sent: Span,
+               production: bool = False) -> list[WeaponMention]:  # fmt: skip
+        found: list[WeaponMention] = []
         if theme_tok is not None:
             found = self.index.weapons_in(_np_tokens(theme_tok))
-            if found:
-                return found
-        if token.pos_ == "NOUN" or production:
+            # "supplied L-39 jets": a designation the tagger took for punctuation, left hanging
+            # from the verb right before the object.
+            stray = [c for c in token.children if c.dep_ in ("punct", "dep", "nummod", "npadvmod")
+                     and 0 < theme_tok.left_edge.i - c.i <= 2]  # fmt: skip
+            found += [w for w in self.index.weapons_in(stray) if w not in found]
+            for sibling in theme_tok.head.children:  # "Chinese CH-4 and CH-5 drones", split up
+                if (
+                    sibling is not theme_tok
+                    and sibling.dep_ in ("dobj", "dep")
+                    and (sibling.head is token)
+                ):
+                    found += [
+                        w for w in self.index.weapons_in(_np_tokens(sibling)) if w not in found
+                    ]
+        if not found and token.pos_ in ("NOUN", "PROPN"):
             found = self.index.weapons_in(_np_tokens(token))
-            if found:
-                return found
+        if not found and production:
+            # "a plant that assembles missiles", "building drones": the trigger's own phrase.
+            found = self.index.weapons_in(token.subtree)
+            if not found and token.dep_ == "compound":
+                found = self.index.weapons_in(token.head.subtree)
+            verb = next((g for g in self._governors(token) if g.pos_ == "VERB"), None)
+            if not found and verb is not None:
+                # "set up an assembly line at the base for the Mohajer-2".
+                subject = {t.i for c in verb.children if c.dep_ in ("nsubj", "nsubjpass")
+                           for t in c.subtree}  # fmt: skip
+                found = self.index.weapons_in(t for t in verb.subtree if t.i not in subject)
+        # "... three Patriot batteries, as well as HIMARS", "sales, including F-15 jets".
+        list_heads = [token, *([theme_tok] if theme_tok is not None else [])]
+        if token.pos_ in ("NOUN", "PROPN"):
+            # "approved $20 billion in weapons sales to Israel, including F-15 jets".
+            for node in self._governors(token):
+                list_heads.append(node)
+                if node.pos_ == "VERB":
+                    break
+        for obj in _preps(list_heads, (*_LIST_PREPS, "with") if found or theme_tok is None
+                          else _LIST_PREPS):  # fmt: skip
+            for w in self.index.weapons_in(obj.subtree):
+                if w not in found:
+                    found.append(w)
+        if found:
+            return found
         # Only a pronoun points back to a weapon named before ("hundreds of them").
-        pronoun = theme_tok is not None and any(
-            t.lower_ in _THEME_PRONOUNS for t in _np_tokens(theme_tok)
-        )
-        if not (pronoun or production):
+        pronoun = theme_tok is not None and (
+            any(t.lower_ in _THEME_PRONOUNS for t in _np_tokens(theme_tok))
+            # "interest in the system", "the type": a definite description of a weapon.
+            or (theme_tok.lower_ in _GENERIC_THEMES
+                and any(c.lower_ == "the" for c in theme_tok.children))
+        )  # fmt: skip
+        if not pronoun:
             return []
-        # "shipping hundreds of them to Russia": the weapon named last before the trigger,
-        # in this sentence or the one before.
-        start = self.doc[max(sent.start - 1, 0)].sent.start
+        start = self.index.sentence_start_before(sent.start, 1)
         before = [w for w in self.index.weapons if start <= w.start < token.i]
         if before:
-            return [before[-1]]
-        if production:
-            after = [w for w in self.index.weapons if token.i < w.start < sent.end]
-            return after[:1]
+            last = before[-1]
+            # "Iranian-made missiles and cruise missile components ... these weapons".
+            return [w for w in before if w.start >= last.start - 12] if pronoun else [last]
         return []
 
-    def _origin(
-        self, theme: list[WeaponMention], theme_tok: Token | None, exclude: str | None
-    ) -> tuple[str, str] | None:
-        """Where the weapons come from: "Iranian drones", "Uvision's Hero-120", "KN-23"."""
-        for w in theme:
-            head = self.doc[w.end - 1]
-            while (
-                head.dep_ in ("compound", "amod")
-                and head.head.i > head.i
-                and head.head.i - w.end < 4
+    def _origins(self, w: WeaponMention, exclude: str | None) -> list[tuple[str, str]]:
+        """Where one weapon comes from: "Iranian drones", "Uvision's Hero-120", "KN-23"."""
+        head = self.doc[w.end - 1]
+        while (
+            head.dep_ in ("compound", "amod", "nmod")
+            and head.head.i - head.i > 0
+            and (head.head.i - w.end < 4)
+        ):
+            head = head.head
+        tokens = [t for c in head.children if c.i < head.i and c.dep_ in
+                  ("amod", "compound", "poss", "nmod") for t in c.subtree]  # fmt: skip
+        for t in reversed(self.doc[max(w.start - 4, self.index.sent_of(w.start).start) : w.start]):
+            if t.pos_ in ("VERB", "AUX", "ADP", "PUNCT", "CCONJ") and t.text not in ("-", "'s"):
+                break
+            tokens.append(t)
+        found: list[tuple[str, str]] = []
+        for t in tokens:
+            a = self.index.actor_at(t.i)
+            if (
+                a
+                and a.code
+                and a.code != exclude
+                and not a.operated
+                and (a.kind in ("state", "company", "organ"))
             ):
-                head = head.head
-            modifiers = [
-                t
-                for c in head.children
-                if c.i < head.i and c.dep_ in ("amod", "compound", "poss", "nmod")
-                for t in c.subtree
+                found.append((a.code, "origin"))
+        if found:
+            return found[-1:]
+        for obj in _preps([head], ("from",)):
+            code = self.index.resolve(obj, allow_anaphora=False)
+            if code and code != exclude:
+                return [(code, "origin")]
+        for c in head.children:  # "drones made in Iran", "missiles produced by North Korea"
+            if c.dep_ == "acl" and c.lemma_.lower() in (
+                "make",
+                "produce",
+                "build",
+                "manufacture",
+                "design",
+                "supply",
+                "develop",
+            ):
+                for obj in _preps([c], ("in", "by")):
+                    code = self.index.resolve(obj, allow_anaphora=False)
+                    if code and code != exclude:
+                        return [(code, "origin")]
+        origin = w.info.origin
+        if origin and origin != exclude and origin in self._mentioned:
+            return [(origin, "catalogue")]
+        if w.info.generic and any(c.lower_ in ("these", "those", "the", "such")
+                                  for c in head.children):  # fmt: skip
+            # "shipments of these ballistic missiles": the ones named just before.
+            earlier = [
+                v
+                for v in self.index.weapons
+                if v.start < w.start
+                and v.info.system_class == w.info.system_class
+                and v.start >= w.start - 80
             ]
-            modifiers += [t for t in self.doc[max(w.start - 4, head.left_edge.i) : w.start]]
-            for t in modifiers:
-                a = self.index.actor_at(t.i)
-                if a and a.code and a.code != exclude and a.kind in ("state", "company", "organ"):
-                    return a.code, "origin"
-            for prep_tok in _preps([head], ("from",)):
-                code = self.index.resolve(prep_tok, allow_anaphora=False)
-                if code and code != exclude:
-                    return code, "origin"
-            for c in head.children:  # "drones made in Iran", "missiles produced by North Korea"
-                if c.dep_ == "acl" and c.lemma_.lower() in (
-                    "make",
-                    "produce",
-                    "build",
-                    "manufacture",
-                    "design",
-                    "supply",
-                ):
-                    for prep_tok in _preps([c], ("in", "by")):
-                        code = self.index.resolve(prep_tok, allow_anaphora=False)
-                        if code and code != exclude:
-                            return code, "origin"
-        for w in theme:
-            origin = w.info.origin
-            if origin and origin != exclude and origin in self._mentioned:
-                return origin, "catalogue"
-        return None
+            for v in reversed(earlier):
+                found = self._origins(v, exclude) if v is not w else []
+                if found:
+                    return found
+        return []
 
     def _story_origins(self) -> dict[str, str]:
-        """Per weapon class, the state most often named as the weapons' maker in the story."""
+        """Per weapon class, the one state named as the maker in the story, if just one."""
         counts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
         for w in self.index.weapons:
-            start = max(w.start - 3, 0)
-            for a in self.index.actors_in(start, w.start):
-                if a.form == "demonym" and a.code:
+            for a in self.index.actors_in(max(w.start - 3, 0), w.start):
+                if a.code and (a.form == "demonym" or a.made):
                     counts[w.info.system_class][a.code] += 1
             if w.info.origin and w.info.origin in self._mentioned:
                 counts[w.info.system_class][w.info.origin] += 1
-        return {cls: max(c, key=lambda k: c[k]) for cls, c in counts.items() if c}
+        return {cls: next(iter(c)) for cls, c in counts.items() if len(c) == 1}
 
     def _owner(self, noun: Token) -> str | None:
         """The party a noun belongs to: "Iran's provision", "an Iranian deal"."""
@@ -601,37 +674,78 @@ class Extractor:
                 code = self.index.resolve(child)
                 if code:
                     return code
-        for prep_tok in _preps([noun], ("by",)):
-            code = self.index.resolve(prep_tok)
+        for obj in _preps([noun], ("by",)):
+            code = self.index.resolve(obj)
             if code:
                 return code
         if noun.dep_ == "conj":  # "Iran's provision of drones ... and assistance in building"
             return self._owner(noun.head)
         return None
 
-    def _other_state(self, sent: Span, user: str, trigger: Token) -> str | None:
-        """The one other state of the sentence that is not a place or a target."""
+    def _other_state(self, sent: Span, exclude: frozenset[str], maker: bool = False) -> str | None:
+        """The one other state taking part in the sentence (a subject or an object, not a
+        place, a target or an aside); with `maker`, only one that makes the weapons."""
         others = []
         for a in self.index.actors_in(sent.start, sent.end):
-            if a.code == user or a.kind != "state" or (a.form == "demonym" and not a.made):
+            if a.code in exclude or a.kind != "state" or a.form == "demonym":
                 continue
-            tok = self.doc[a.start]
-            if tok.dep_ == "pobj" and tok.head.lower_ in (
-                "in",
-                "against",
-                "into",
-                "on",
-                "at",
-                "over",
-                "across",
-                "near",
-            ):
+            tok = self.doc[a.end - 1]
+            while tok.dep_ in ("compound", "poss") and tok.head is not tok:
+                tok = tok.head
+            if tok.dep_ not in ("nsubj", "nsubjpass", "dobj", "dative", "appos", "conj"):
+                continue
+            if maker and not any(self.t.frame_of(t.lemma_.lower(), t.pos_) == "produce"
+                                 for t in tok.head.subtree):  # fmt: skip
                 continue
             others.append(a.code)
-        distinct = set(others)
-        return others[0] if len(distinct) == 1 else None
+        return others[0] if len(set(others)) == 1 else None
 
-    # --- special sentence shapes ------------------------------------------------------
+    # --- sentence shapes without a trigger word ---------------------------------------
+
+    def _possession(self, sent: Span) -> list[Candidate]:
+        """ "Saudi-operated Wing Loong II aircraft": the operator has the maker's weapon."""
+        out: list[Candidate] = []
+        for a in self.index.actors_in(sent.start, sent.end):
+            if not a.operated or not a.code:
+                continue
+            weapons = [w for w in self.index.weapons if a.end <= w.start <= a.end + 4]
+            if weapons:
+                r = _Roles(recipients=[(a.code, "syntax")], theme=weapons[:1])
+                out.extend(self._emit(r, "delivered", sent, False))
+        return out
+
+    def _route(self, sent: Span) -> list[Candidate]:
+        """ "a dhow ... bound for Yemen's Houthi rebels", "heading from Iran to Houthi-held
+        ports": weapons on their way are a delivery (an interdicted one still counts)."""
+        weapons = [w for w in self.index.weapons if sent.start <= w.start < sent.end]
+        if not weapons:
+            return []
+        destination: list[str] = []
+        source: list[str] = []
+        for t in sent:
+            if t.lower_ not in _DESTINATION:
+                continue
+            clause = t
+            for _ in range(4):  # up to the verb whose clause carries the weapons
+                if (clause.pos_ == "VERB" and clause is not t) or clause.head is clause:
+                    break
+                clause = clause.head
+            if not self.index.weapons_in(clause.subtree):
+                continue
+            for obj in _preps([t], ("for", "to", "toward", "towards")):
+                code = self.index.resolve(obj, allow_anaphora=False)
+                if code:
+                    destination.append(code)
+            for obj in _preps([t], ("from",)):
+                code = self.index.resolve(obj, allow_anaphora=False)
+                if code:
+                    source.append(code)
+        if not destination:
+            return []
+        r = _Roles(theme=weapons)
+        r.add("recipient", destination, "syntax")
+        r.add("supplier", [s for s in source if s not in destination], "syntax")
+        return self._emit(r, "delivered", sent, False)
 
     def _copular(self, sent: Span) -> list[Candidate]:
         """ "Iranian drones have been a key weapon for Russia": a weapon role noun."""
@@ -643,151 +757,176 @@ class Extractor:
                 "appos",
             ):
                 continue
-            user = next(
-                (
-                    self.index.resolve(p, allow_anaphora=False)
-                    for p in _preps([token], ("for", "of"))
-                    if p is not None
-                ),
-                None,
-            )
+            user = next((c for p in _preps([token], ("for", "of"))
+                         if (c := self.index.resolve(p, allow_anaphora=False))), None)  # fmt: skip
             user = user or self._owner(token)
             subj = _subject(token.head, [])
             if not user or subj is None:
                 continue
             theme = self.index.weapons_in(_np_tokens(subj))
-            origin = self._origin(theme, subj, exclude=user)
-            if theme and origin:
-                r = _Roles(origin[0], user, theme, ["syntax", origin[1]])
-                out.extend(self._emit(r, "delivered", sent, False))
+            r = _Roles(recipients=[(user, "syntax")], theme=theme)
+            out.extend(self._emit(r, "delivered", sent, False))
         return out
 
     def _continuation(self, sent: Span, previous: list[Candidate]) -> list[Candidate]:
         """ "It also includes air defence systems": new weapons for the transfer just named."""
         first = sent[0]
-        if first.lower_ not in (
-            "it",
-            "they",
-            "this",
-            "that",
-            "these",
-            "the",
-        ) or self.index.actors_in(sent.start, sent.end):
-            return []
-        if not any(
-            t.lemma_.lower() in ("include", "involve", "comprise", "cover", "contain") for t in sent
+        if first.lower_ not in ("it", "they", "this", "that", "these", "the") or (
+            self.index.actors_in(sent.start, sent.end)
         ):
+            return []
+        if not any(t.lemma_.lower() in ("include", "involve", "comprise", "cover", "contain")
+                   for t in sent):  # fmt: skip
             return []
         last = previous[-1]
         theme = [w for w in self.index.weapons if sent.start <= w.start < sent.end]
-        r = _Roles(last.supplier, last.recipient, theme, ["coref"])
+        r = _Roles([(last.supplier, "coref")], [(last.recipient, "coref")], theme)
         return self._emit(r, last.status, sent, False)
 
     # --- candidates -------------------------------------------------------------------
 
-    def _set(self, r: _Roles, side: str, code: str | None, basis: str) -> None:
-        if code and getattr(r, side) is None:
-            setattr(r, side, code)
-            r.basis.append(basis)
-
-    def _emit(self, r: _Roles, status: Status, sent: Span, denied: bool) -> list[Candidate]:
-        if not (r.supplier and r.recipient) or r.supplier == r.recipient or not r.theme:
+    def _emit(self, r: _Roles, status: Status, sent: Span, denied: bool,
+              fallback: bool = False) -> list[Candidate]:  # fmt: skip
+        if not r.theme:
             return []
-        confidence = min(_CONFIDENCE.get(b, 0.5) for b in r.basis) if r.basis else 0.5
-        if any(t.lemma_.lower() in self.t.hedges or t.lower_ in self.t.hedges for t in sent):
-            confidence *= 0.85
-        by_class: dict[SystemClass, list[str]] = {}
+        recipients = list(r.recipients)
+        suppliers_known = frozenset(c for c, b in r.suppliers if b in ("syntax", "coref"))
+        if not recipients and fallback and suppliers_known:
+            recipients = self._fallback_recipients(sent, suppliers_known)
+        if not recipients:
+            return []
+        hedged = any(t.lemma_.lower() in self.t.hedges or t.lower_ in self.t.hedges for t in sent)
+        by_key: dict[
+            tuple[str, str, SystemClass], tuple[list[str], float, bool, frozenset[str]]
+        ] = {}
         for w in r.theme:
-            systems = by_class.setdefault(w.info.system_class, [])
-            if w.info.name and w.info.name not in systems:
-                systems.append(w.info.name)
+            suppliers = r.suppliers or self._origins(w, exclude=None)
+            if not suppliers and r.fallback_supplier:
+                suppliers = [(r.fallback_supplier, "fallback")]
+            named = bool(r.suppliers)
+            makers = (
+                frozenset(c for c, b in self._origins(w, exclude=None) if b == "origin")
+                if named
+                else frozenset()
+            )
+            for s_code, s_basis in suppliers:
+                for r_code, r_basis in recipients:
+                    if not s_code or s_code == r_code:
+                        continue
+                    confidence = min(_CONFIDENCE[s_basis], _CONFIDENCE[r_basis])
+                    confidence *= 0.85 if hedged else 1.0
+                    key = (s_code, r_code, w.info.system_class)
+                    systems, best, was_named, known = by_key.get(key, ([], 0.0, False, frozenset()))
+                    if w.info.name and w.info.name not in systems:
+                        systems.append(w.info.name)
+                    by_key[key] = (systems, max(best, confidence), was_named or named,
+                                   known | makers)  # fmt: skip
         return [
             Candidate(
-                r.supplier,
-                r.recipient,
-                cls,
-                tuple(systems),
-                status,
-                round(confidence, 3),
-                sent,
-                denied,
+                s, rc, cls, tuple(systems), status, round(conf, 3), sent, denied, named, makers
             )
-            for cls, systems in by_class.items()
+            for (s, rc, cls), (systems, conf, named, makers) in by_key.items()
         ]
+
+    def _fallback_recipients(self, sent: Span, suppliers: frozenset[str]) -> list[tuple[str, str]]:
+        """A supply with no stated recipient: "to X" later on, the one other state of the
+        sentence, the recipient of the transfer just named, or the story's focus."""
+        for t in sent:  # "... a further unit had arrived in Ukraine", "reached the Houthis"
+            if t.lemma_.lower() in ("arrive", "reach", "land") and t.pos_ == "VERB":
+                places = _preps([t], ("in", "at")) + [c for c in t.children if c.dep_ == "dobj"]
+                for place in places:
+                    code = self.index.resolve(place, allow_anaphora=False, exclude=suppliers)
+                    if code:
+                        return [(code, "fallback")]
+        for obj in _following_preps(sent, _RECIPIENT_PREPS):
+            code = self.index.resolve(obj, allow_anaphora=False, exclude=suppliers)
+            if code:
+                return [(code, "fallback")]
+        other = self._other_state(sent, suppliers)
+        if other:
+            return [(other, "fallback")]
+        for c in reversed(self._last):
+            if c.supplier in suppliers and c.recipient not in suppliers:
+                return [(c.recipient, "discourse")]
+        focus = self.index.focus(suppliers)
+        return [(focus, "focus")] if focus else []
 
     # --- denials ----------------------------------------------------------------------
 
     def _denials(self, candidates: list[Candidate]) -> set[tuple[str, str]]:
         """(supplier, recipient) pairs whose transfer a named party denies."""
         denied: set[tuple[str, str]] = set()
-        sents = list(self.doc.sents)
-        transfer_pairs = {(c.supplier, c.recipient) for c in candidates if c.status != "production"}
+        sents = self.index.sentences
+        pairs = {_pair(c) for c in candidates if c.status != "production"}
         for n, sent in enumerate(sents):
             deniers, anaphoric, clause = self._deniers(sent)
             if not deniers:
                 continue
-            window = {id(s) for s in sents[max(0, n - 2) : n]} if anaphoric else set()
+            window = {s.start for s in sents[max(0, n - 3) : n]} if anaphoric else set()
             mentioned = {a.code for a in self.index.actors_in(sent.start, sent.end)}
             for c in candidates:
                 if c.status == "production" or not ({c.supplier, c.recipient} & deniers):
                     continue
-                same = c.sent.start == sent.start
-                before = id(c.sent) in window
-                about = clause and ({c.supplier, c.recipient} <= (mentioned | deniers))
-                if same or before or about:
+                if c.sent.start == sent.start or c.sent.start in window:
                     denied.add(_pair(c))
-            # A denial naming the pair with no candidate of its own still marks the pair.
             if clause:
-                for pair in transfer_pairs:
-                    if set(pair) <= (mentioned | deniers) and set(pair) & deniers:
+                # "denied supplying the Houthis with weapons": the pair named in the denial.
+                for pair in pairs:
+                    if set(pair) & deniers and set(pair) <= (mentioned | deniers):
                         denied.add(pair)
         return denied
 
     def _deniers(self, sent: Span) -> tuple[set[str], bool, bool]:
-        """(who denies, whether the object points back, whether a clause says what)."""
+        """(who denies, whether the object points back, whether its clause names a transfer)."""
         deniers: set[str] = set()
         anaphoric = clause = False
-        lowered = sent.text.lower()
         for token in sent:
             lemma = token.lemma_.lower()
             is_verb = token.pos_ == "VERB" and lemma in self.t.denial_verbs
             is_noun = token.pos_ == "NOUN" and lemma in ("denial", "rejection")
             if not (is_verb or is_noun):
                 continue
+            governors = self._governors(token)
             if any(c.dep_ == "neg" for c in token.children) or any(
-                g.lemma_.lower() in ("refuse", "decline", "fail") for g in self._governors(token)
+                g.lemma_.lower() in ("refuse", "decline", "fail") for g in governors
             ):
                 continue  # "has not denied", "refused to deny": no denial
-            subj = _subject(token, self._governors(token)) if is_verb else None
-            heads = _conjuncts(subj) if subj is not None else []
             if is_noun:
                 owner = self._owner(token)
                 deniers |= {owner} if owner else set()
-            deniers |= {c for c in (self.index.resolve(h) for h in heads) if c}
+            else:
+                subj = _subject(token, governors)
+                deniers |= {c for h in _conjuncts(subj) if (c := self.index.resolve(h))}
             obj = _child(token, "dobj")
-            if obj is not None and (
-                obj.lemma_.lower() in self.t.denial_objects or obj.lower_ in self.t.denial_objects
-            ):
+            complement = _child(token, "ccomp") or _child(token, "xcomp")
+            if obj is not None and (obj.lemma_.lower() in self.t.denial_objects
+                                    or obj.lower_ in self.t.denial_objects):  # fmt: skip
                 anaphoric = True
-            if _child(token, "ccomp") is not None or (
-                obj is not None and self._is_transferish(obj)
-            ):
-                clause = True
-            if is_verb and obj is None and _child(token, "ccomp") is None:
+            for part in (complement, obj):
+                if part is not None and self._is_transferish(part):
+                    clause = True
+            if is_verb and obj is None and complement is None:
                 anaphoric = True  # "something both Moscow and Tehran have denied"
-        if not deniers and any(_has_phrase(lowered, p) for p in self.t.denial_phrases):
-            root = sent.root
-            subj = _subject(root, [])
-            heads = _conjuncts(subj) if subj is not None else []
-            deniers |= {c for c in (self.index.resolve(h) for h in heads) if c}
-            clause = True
+        lowered = sent.text.lower()
+        phrases = [p for p in self.t.denial_phrases if _has_phrase(lowered, p)]
+        if not deniers and phrases:
+            subj = _subject(sent.root, [])
+            deniers |= {c for h in _conjuncts(subj) if (c := self.index.resolve(h))}
+            # "never supplied drones to Russia" names the pair; "despite claims to the
+            # contrary" or "called the reports baseless" point at this or the last sentences.
+            clause = any(p.startswith(("never", "not", "did not", "has not", "have not"))
+                         for p in phrases) and self._is_transferish(sent.root)  # fmt: skip
+            anaphoric = any(t.lemma_.lower() in self.t.denial_objects and t.pos_ == "NOUN"
+                            for t in sent)  # fmt: skip
         return deniers, anaphoric, clause
 
     def _is_transferish(self, token: Token) -> bool:
+        """Says that weapons moved (a deal or a meeting denied is not a transfer denied)."""
         return any(
-            self.t.frame_of(t.lemma_.lower(), t.pos_) or self.index.weapon_at(t.i)
+            self.t.frame_of(t.lemma_.lower(), t.pos_) in ("supply", "acquire", "use")
+            or self.index.weapon_at(t.i) or t.lower_ in ("weapons", "arms")
             for t in token.subtree
-        )
+        )  # fmt: skip
 
 
 # --- merging ----------------------------------------------------------------------------
@@ -797,14 +936,22 @@ def _kind(status: Status) -> str:
     return "production" if status == "production" else "transfer"
 
 
+def _without_makers_of_brokered(candidates: list[Candidate]) -> list[Candidate]:
+    """ "The UAE supplied Chinese-made drones to the LNA, which used them": the named
+    middleman is the supplier; the maker is not a second supplier of the same weapons."""
+    brokered = {(maker, c.recipient, c.system_class) for c in candidates for maker in c.makers
+                if maker != c.supplier}  # fmt: skip
+    return [c for c in candidates
+            if c.named or (c.supplier, c.recipient, c.system_class) not in brokered]  # fmt: skip
+
+
 def _pair(c: Candidate) -> tuple[str, str]:
     return (c.supplier, c.recipient)
 
 
 def _with_denied(c: Candidate) -> Candidate:
-    return Candidate(
-        c.supplier, c.recipient, c.system_class, c.systems, c.status, c.confidence, c.sent, True
-    )
+    return Candidate(c.supplier, c.recipient, c.system_class, c.systems, c.status, c.confidence,
+                     c.sent, True, c.named, c.makers)  # fmt: skip
 
 
 def merge(candidates: Iterable[Candidate]) -> list[Transfer]:
@@ -828,9 +975,8 @@ def merge(candidates: Iterable[Candidate]) -> list[Transfer]:
                 break
             if any(e.start == c.sent.start_char for e in evidence):
                 continue
-            evidence.append(
-                Evidence(sentence=c.sent.text, start=c.sent.start_char, end=c.sent.end_char)
-            )
+            evidence.append(Evidence(sentence=c.sent.text, start=c.sent.start_char,
+                                     end=c.sent.end_char))  # fmt: skip
         transfers.append(
             Transfer(
                 supplier=supplier,
@@ -860,19 +1006,34 @@ def _agent(token: Token) -> Token | None:
     return None
 
 
-def _subject(token: Token, chain: list[Token]) -> Token | None:
+def _subject(token: Token | None, chain: list[Token]) -> Token | None:
+    if token is None:
+        return None
     for node in (token, *chain):
-        for child in node.children:
-            if child.dep_ in ("nsubj", "csubj"):
-                return child
-        # "about Russia seeking to buy": the noun before a gerund is its subject.
+        if node is not token and node.lemma_.lower() in _REPORTING:
+            break  # "..., an Israeli spokesman said": the speaker is not a party
+        subjects = [c for c in node.children if c.dep_ in ("nsubj", "csubj")]
+        if subjects:
+            # "something both Moscow and Tehran have denied": the one next to the verb.
+            before = [c for c in subjects if c.i < node.i]
+            return before[-1] if before else subjects[0]
         if node.tag_ == "VBG" and node.dep_ == "pcomp":
+            head = node.head.head
+            # "accused Iran of supplying": the accused does it.
+            if node.head.lower_ in ("of", "for") and (obj := _child(head, "dobj")) is not None:
+                return obj
+            # "about Russia seeking to buy": the noun before a gerund is its subject.
             pobj = next((c for c in node.head.children if c.dep_ == "pobj" and c.i < node.i), None)
             if pobj is not None:
                 return pobj
         if node.tag_ == "VBG" and node.dep_ == "acl" and node.head.pos_ in ("PROPN", "NOUN"):
             return node.head
-        if node.dep_ in ("ccomp",) or node.lemma_.lower() in _REPORTING:
+        if node.dep_ == "conj" and node.pos_ in ("VERB", "AUX"):
+            # "Iran had supplied drones ... and had helped Russia build": shared subject.
+            shared = _subject(node.head, [])
+            if shared is not None:
+                return shared
+        if node.dep_ == "ccomp" or node.lemma_.lower() in _REPORTING:
             break
     return None
 
@@ -880,7 +1041,7 @@ def _subject(token: Token, chain: list[Token]) -> Token | None:
 def _conjuncts(token: Token | None) -> list[Token]:
     if token is None:
         return []
-    return [token, *(c for c in token.conjuncts)]
+    return [token, *token.conjuncts]
 
 
 def _preps(heads: Iterable[Token], words: tuple[str, ...]) -> list[Token]:
@@ -892,30 +1053,44 @@ def _preps(heads: Iterable[Token], words: tuple[str, ...]) -> list[Token]:
                 for obj in child.children:
                     if obj.dep_ in ("pobj", "pcomp"):
                         out.extend(_conjuncts(obj))
+                    elif obj.dep_ == "prep":  # "such as X", "along with X", "as well as X"
+                        out.extend(p for o in obj.children if o.dep_ == "pobj"
+                                   for p in _conjuncts(o))  # fmt: skip
     return out
 
 
-def _following_preps(token: Token, words: tuple[str, ...]) -> list[Token]:
-    """Surface fallback when the parse is wrong: "... to <actor>" later in the clause."""
+def _following_preps(sent: Span, words: tuple[str, ...]) -> list[Token]:
+    """Surface fallback when the parse is wrong: "... to <actor>" in the sentence."""
     out: list[Token] = []
-    for t in token.doc[token.i + 1 : token.sent.end]:
-        if t.pos_ == "VERB" and t.dep_ not in ("xcomp", "conj", "acl"):
-            break
-        if t.lower_ in words and t.i + 1 < token.sent.end:
-            nxt = token.doc[t.i + 1]
-            nxt = token.doc[t.i + 2] if nxt.lower_ == "the" and t.i + 2 < token.sent.end else nxt
+    for t in sent:
+        if t.lower_ in words and t.i + 1 < sent.end:
+            nxt = sent.doc[t.i + 1]
+            if nxt.lower_ == "the" and t.i + 2 < sent.end:
+                nxt = sent.doc[t.i + 2]
             out.append(nxt)
     return out
 
 
 def _np_tokens(token: Token) -> list[Token]:
-    """A noun phrase's tokens, leaving out relative clauses and verb phrases attached to it."""
+    """A noun phrase's tokens, leaving out clauses and verb phrases attached to it."""
     out = [token]
     for child in token.children:
         if child.dep_ in ("relcl", "acl", "advcl", "ccomp"):
             continue
         out.extend(_np_tokens(child))
     return out
+
+
+def _own(token: Token) -> bool:
+    """ "Russia's own production": domestic, no foreign supplier."""
+    return any(c.lower_ in ("own", "domestic", "indigenous", "homegrown", "home-grown")
+               for c in token.children)  # fmt: skip
+
+
+def _joint(sent: Span) -> bool:
+    return any(t.lower_ in ("joint", "jointly", "together", "co-production", "co-produce",
+                            "partnership", "cooperation", "collaborate")
+               for t in sent)  # fmt: skip
 
 
 def _has_phrase(text: str, phrase: str) -> bool:
@@ -928,7 +1103,3 @@ def _has_phrase(text: str, phrase: str) -> bool:
             return True
         start = text.find(phrase, start + 1)
     return False
-
-
-def _ex(code: str | None) -> frozenset[str]:
-    return frozenset({code}) if code else frozenset()

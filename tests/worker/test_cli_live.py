@@ -94,3 +94,17 @@ def test_replay_via_http_runs_the_live_path_on_the_seeds(run, redis_client: redi
     assert {r["source"]["kind"] for r in records} == {"feed"}
     assert {r["extraction"] for r in records} == {"html"}
     assert sum(r["relevant"] for r in records) >= 4
+
+
+def test_poll_routes_new_stories_to_the_alert_streams(
+    run, config_dir: Path, site: NewsSite, redis_client: redis.Redis
+) -> None:
+    url = publish_site(site, [filler_article(n, seed=9) for n in range(2)])
+    (config_dir / "feeds.yaml").write_text(f"feeds:\n  - name: local\n    url: {url}\n")
+    (config_dir / "subscriptions.yaml").write_text(
+        "subscriptions:\n  - name: everything\n    match: {}\n"
+    )
+    assert run("poll").exit_code == 0
+    alerted = [f["id"] for _, f in redis_client.xrange(KEYS.alerts("everything"))]
+    published = [f["id"] for _, f in redis_client.xrange(KEYS.tagged)]
+    assert len(published) == 2 and sorted(alerted) == sorted(published)

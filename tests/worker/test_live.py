@@ -305,7 +305,7 @@ def strict_ctx(live_settings: Settings, redis_url: str) -> Iterator[Context]:
     settings = live_settings.model_copy(update={"allow_private_networks": False})
     context = Context(settings=settings, redis_url=redis_url)
     yield context
-    context.http.close()
+    context.fetcher.close()
     context.redis.close()
 
 
@@ -316,7 +316,7 @@ def test_loopback_is_refused_at_connect_time_when_private_networks_are_off(
     feed = feed_at(site, [article])
     report = run_once(strict_ctx, [feed])
     assert [f.status for f in report.feeds] == ["failed"]
-    assert "127.0.0.1, a loopback address" in (report.feeds[0].error or "")
+    assert "resolves to 127.0.0.1 is a loopback address" in (report.feeds[0].error or "")
     # A name that resolves to loopback is refused after resolution, as a redirect would be.
     port = site.url.rsplit(":", 1)[1]
     link = f"http://localhost:{port}/stories/inside.html"
@@ -391,7 +391,7 @@ def test_a_redirect_into_the_private_network_is_refused_at_connect_time(
         site.routes["/story.html"] = Reply(
             302, headers={"Location": f"http://{target}:{inner_port}/admin"}
         )
-        strict_ctx.http = make_client(
+        strict_ctx.fetcher = make_client(
             strict_ctx.settings, backend=FirstHopOnly(int(site.url.rsplit(":", 1)[1]))
         )
         link = f"{site.url}/story.html"
@@ -402,5 +402,5 @@ def test_a_redirect_into_the_private_network_is_refused_at_connect_time(
         assert inside.requests == []  # the private one never was
     (dead,) = dead_letters(redis_client)
     assert dead["error_type"] == "UnsafeURL"
-    assert f"{target} resolves to 127.0.0.1, a loopback address" in dead["error"]
+    assert f"{target} resolves to 127.0.0.1 is a loopback address" in dead["error"]
     assert tagged(redis_client) == []  # nor was the summary published in its place

@@ -1,0 +1,166 @@
+"""The tag stage on the ways transfers are reported (real model, real lexicons)."""
+
+from __future__ import annotations
+
+import pytest
+
+from pipelines.record import Source, Story
+from pipelines.tag import Tagger
+
+T = tuple[str, str, str, str, bool]  # supplier, recipient, class, status, denied
+
+# One case per way of reporting a transfer; each text is new (not from the seeds or dev set).
+CASES: list[tuple[str, str, list[T]]] = [
+    (
+        "active",
+        "Turkey delivered six Bayraktar TB2 drones to Kenya last month.",
+        [("TR", "KE", "drone", "delivered", False)],
+    ),
+    (
+        "passive",
+        "Twelve Wing Loong II drones were shipped to Algeria by China in March.",
+        [("CN", "DZ", "drone", "delivered", False)],
+    ),
+    (
+        "acquire-from",
+        "Indonesia received its first Anka drones from Turkish Aerospace on Monday.",
+        [("TR", "ID", "drone", "delivered", False)],
+    ),
+    (
+        "use-demonym",
+        "Sudan's army has been using Iranian-made Mohajer-6 drones around Khartoum.",
+        [("IR", "SD", "drone", "delivered", False)],
+    ),
+    (
+        "arm-with",
+        "Iran armed the Houthis with Quds-1 cruise missiles, the panel said.",
+        [("IR", "houthis", "missile", "delivered", False)],
+    ),
+    (
+        "interest",
+        "Bangladesh is interested in buying Chinese Wing Loong drones, officials said.",
+        [("CN", "BD", "drone", "sought", False)],
+    ),
+    (
+        "talks",
+        "Egypt is in talks with South Korea to buy Cheongung air defence systems.",
+        [("KR", "EG", "air_defense", "sought", False)],
+    ),
+    (
+        "signed-contract",
+        "Kuwait signed a contract to buy Bayraktar TB2 drones from Baykar.",
+        [("TR", "KW", "drone", "agreed", False)],
+    ),
+    (
+        "will-supply",
+        "Belarus said it would supply Iskander missiles to Russia next year.",
+        [("BY", "RU", "missile", "agreed", False)],
+    ),
+    (
+        "offer",
+        "Pakistan offered JF-17 fighter jets to Azerbaijan during the visit.",
+        [("PK", "AZ", "aircraft", "sought", False)],
+    ),
+    (
+        "production-help",
+        "Tajikistan is building Ababil-2 drones at a plant in Dushanbe with Iran's help.",
+        [("IR", "TJ", "drone", "production", False)],
+    ),
+    (
+        "licensed-production",
+        "Elbit will produce Hermes 900 drones in India under a joint venture with Adani.",
+        [("IL", "IN", "drone", "production", False)],
+    ),
+    (
+        "denied-same-sentence",
+        "Officials say North Korea shipped KN-23 missiles to Russia, which both Pyongyang and Moscow deny.",
+        [("KP", "RU", "missile", "delivered", True)],
+    ),
+    (
+        "denied-after",
+        "The UN panel said the United Arab Emirates supplied drones to the RSF. The UAE has rejected the accusations.",
+        [("AE", "rsf", "drone", "delivered", True)],
+    ),
+    (
+        "denial-of-something-else",
+        "Iran sent Shahed-136 drones to Russia in 2022. Tehran denied any role in the bombing of the embassy.",
+        [("IR", "RU", "drone", "delivered", False)],
+    ),
+    (
+        "conjoined-recipients",
+        "Pakistan says the JF-17 has been exported to Myanmar and Nigeria.",
+        [
+            ("PK", "MM", "aircraft", "delivered", False),
+            ("PK", "NG", "aircraft", "delivered", False),
+        ],
+    ),
+    (
+        "interdiction",
+        "The navy seized Iranian missile components from a dhow bound for the Houthis.",
+        [("IR", "houthis", "missile", "delivered", False)],
+    ),
+    (
+        "operated",
+        "Saudi-operated Wing Loong II drones flew over Yemen, China's state media showed.",
+        [("CN", "SA", "drone", "delivered", False)],
+    ),
+]
+
+# Texts that report no transfer at all.
+NONE = [
+    (
+        "own-test",
+        "North Korea test-fired a Hwasong-18 intercontinental ballistic missile on Monday.",
+    ),
+    ("strike", "Russia launched 40 Shahed drones at Kyiv overnight, Ukraine's air force said."),
+    ("refusal", "Germany ruled out sending Taurus cruise missiles to Ukraine."),
+    ("capability", "India tested a missile able to deliver several warheads to targets in China."),
+    ("domestic", "Lockheed Martin will deliver more Patriot interceptors to the U.S. Army."),
+]
+
+
+def _tag(tagger: Tagger, text: str) -> Story:
+    return tagger.tag(Story(source=Source(kind="file"), text=text))
+
+
+@pytest.mark.parametrize(("name", "text", "expected"), CASES, ids=[c[0] for c in CASES])
+def test_transfer_phrasings(tagger: Tagger, name: str, text: str, expected: list[T]) -> None:
+    story = _tag(tagger, text)
+    got = {(t.supplier, t.recipient, t.system_class, t.status, t.denied) for t in story.transfers}
+    assert set(expected) <= got, got
+    for t in story.transfers:
+        for e in t.evidence:
+            assert story.text[e.start : e.end] == e.sentence
+        assert 0 < t.confidence <= 1
+
+
+@pytest.mark.parametrize(("name", "text"), NONE, ids=[c[0] for c in NONE])
+def test_no_transfer(tagger: Tagger, name: str, text: str) -> None:
+    story = _tag(tagger, text)
+    assert story.transfers == ()
+    assert story.relevant is False
+
+
+def test_entities_are_normalised_with_offsets(tagger: Tagger) -> None:
+    story = _tag(tagger, "Tehran and the Kremlin deny that Iranian-made drones reached Moscow.")
+    norms = {(e.text, e.norm) for e in story.entities}
+    assert {("Tehran", "IR"), ("Kremlin", "RU"), ("Iranian", "IR"), ("Moscow", "RU")} <= norms
+    assert all(story.text[e.start : e.end] == e.text for e in story.entities)
+
+
+def test_irrelevant_text_never_reaches_spacy(tagger: Tagger) -> None:
+    class NoSpacy:
+        meta = tagger.nlp.meta
+
+        def pipe(self, texts, **_):  # the prefilter must not send anything here
+            texts = list(texts)
+            assert texts == [], texts
+            return iter(())
+
+    story = Story(source=Source(kind="file"), text="The central bank raised interest rates again.")
+    quiet = Tagger(NoSpacy(), tagger.gazetteer, tagger.triggers)  # type: ignore[arg-type]
+    (tagged,) = quiet.tag_many([story])
+    assert tagged.relevant is False and tagged.relevance == 0.0
+    assert tagged.pipeline is not None
+    assert not tagger.needs_nlp(story)
+    assert tagger.needs_nlp(story.model_copy(update={"text": "Two drones were delivered."}))
