@@ -7,6 +7,7 @@
     ├── TransientError        may work later (network, 5xx, Redis down): retried with backoff,
     │   │                     dead-lettered after the last try
     │   └── RateLimited       the server asked us to wait (429/503 with Retry-After)
+    │       └── HostBusy      our own per-host politeness says wait: a deferral, not a failure
     ├── StageFailed           a stage raised something unexpected (a bug): dead-lettered with
     │                         the traceback, never retried, never crashes the worker
     └── Duplicate             already seen: a skip, not a failure
@@ -64,6 +65,10 @@ class RateLimited(TransientError):
     ):
         super().__init__(reason, input=input, stage=stage)
         self.retry_after = retry_after
+
+
+class HostBusy(RateLimited):
+    """The host's concurrency or delay limit is reached: come back after `retry_after`."""
 
 
 class StageFailed(ArmswatchError):

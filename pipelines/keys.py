@@ -63,3 +63,44 @@ class Keys:
     def seen_webhook(self, subscription: str, entry_id: str) -> str:
         """Marker that an alert was delivered to the subscription's webhook (expires)."""
         return f"{self.prefix}seen:webhook:{subscription}:{entry_id}"
+
+    def seen_url(self, digest: str) -> str:
+        """Marker that an article URL (canonical form, hashed) was taken from a feed."""
+        return f"{self.prefix}seen:url:{digest}"
+
+    def seen_entry(self, digest: str) -> str:
+        """Marker that a feed entry id (feed name and id, hashed) was taken."""
+        return f"{self.prefix}seen:entry:{digest}"
+
+    def seen_simhash(self, band: int, value: str) -> str:
+        """Sorted set of the stories whose SimHash has `value` in `band` (near duplicates)."""
+        return f"{self.prefix}seen:simhash:{band}:{value}"
+
+    def seen_sources(self, story_id: str) -> str:
+        """Sorted set (by first sight) of every source a story was found at."""
+        return f"{self.prefix}seen:sources:{story_id}"
+
+    def feed_state(self, feed: str) -> str:
+        """Hash of a feed's poll state: validators, last poll and error, failures, next poll."""
+        return f"{self.prefix}feed:{feed}"
+
+    def feed_lock(self, feed: str) -> str:
+        """Lock held while one process polls a feed (expires)."""
+        return f"{self.prefix}lock:feed:{feed}"
+
+    @property
+    def schedule(self) -> str:
+        """Sorted set: feed name -> time its next poll is due (beat claims from it)."""
+        return f"{self.prefix}schedule"
+
+    def host_slots(self, host: str) -> str:
+        """Sorted set of the fetches running against a host, scored by lease expiry."""
+        return f"{self.prefix}host:{host}:slots"
+
+    def host_next(self, host: str) -> str:
+        """Earliest time the next request to a host may start."""
+        return f"{self.prefix}host:{host}:next"
+
+    def robots(self, origin: str) -> str:
+        """Cached robots.txt of an origin (scheme://host:port); expires."""
+        return f"{self.prefix}robots:{origin}"

@@ -5,8 +5,9 @@
 Every address the host resolves to must be public: loopback, private, link-local, CGNAT,
 multicast, reserved and unspecified ranges are refused unless `allow_private` (local test
 receivers). Cloud metadata endpoints are refused always: nothing legitimate lives there.
-This checks at request time, not at connect time: a DNS answer that changes between the
-two (rebinding) is not caught here; the fetcher's connect-time guard (issue 4) is.
+`check_url` checks at request time, not at connect time: a DNS answer that changes between
+the two (rebinding) is not caught by it; the fetcher's connect-time guard (worker/http.py,
+built on `unsafe_reason`) is.
 """
 
 from __future__ import annotations
@@ -32,12 +33,19 @@ def unsafe_reason(address: IPAddress, *, allow_private: bool) -> str | None:
         address = mapped
     if address in METADATA:
         return f"{address} is a cloud metadata address"
-    if allow_private or address.is_global:
+    if allow_private:
         return None
-    for kind in ("loopback", "link_local", "private", "multicast", "reserved", "unspecified"):
-        if getattr(address, f"is_{kind}"):
-            return f"{address} is a {kind.replace('_', '-')} address"
-    return f"{address} is not a public address"
+    # Named ranges first: `is_global` alone lets multicast through (224.0.0.0/4 is "global").
+    for kind in ("loopback", "link-local", "multicast", "unspecified", "reserved", "private"):
+        if getattr(address, f"is_{kind.replace('-', '_')}"):
+            article = "an" if kind[0] in "aeiou" else "a"
+            return f"{address} is {article} {kind} address"
+    return None if address.is_global else f"{address} is not a public address"
+
+
+def parse_address(value: str) -> IPAddress:
+    """An address from getaddrinfo or a URL, without an IPv6 zone ("fe80::1%eth0")."""
+    return ipaddress.ip_address(value.split("%")[0])
 
 
 def check_url(url: str, allow_private: bool) -> None:
@@ -57,8 +65,7 @@ def check_url(url: str, allow_private: bool) -> None:
             infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
         except (socket.gaierror, UnicodeError) as exc:
             raise TransientError(f"cannot resolve {host}: {exc}", input=url) from exc
-        # Strip an IPv6 zone ("fe80::1%eth0") before parsing.
-        addresses = {ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos}
+        addresses = {parse_address(str(info[4][0])) for info in infos}
     for address in sorted(addresses, key=str):
         reason = unsafe_reason(address, allow_private=allow_private)
         if reason:

@@ -3,6 +3,7 @@
     Story(raw, raw_format)               a file, a page or a feed entry, as given
       extract  -> Story(text)            HTML through trafilatura; text passes through
       clean    -> list[Story(text, id)]  furniture removed, stories split, titles found
+      dedup    -> list[Story(sources)]   (live only) near-duplicates of known stories dropped
       prefilter-> list[bool]             does the story name a weapon at all (most do not)
       tag      -> list[Story(tagged)]    entities, weapons, topics, transfers (nlp.pipe over
                                          the stories the prefilter let through)
@@ -21,8 +22,9 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from .clean import CleanRules, clean
-from .errors import ArmswatchError, StageFailed
+from .errors import ArmswatchError, Duplicate, StageFailed
 from .extract import extract
+from .limits import time_limit
 from .record import Story
 from .tag import Tagger
 
@@ -36,6 +38,12 @@ class Result:
     input: Story
     stories: tuple[Story, ...] = ()
     error: ArmswatchError | None = None
+    # Stories dropped by the dedup stage: copies of stories already known.
+    duplicates: tuple[Duplicate, ...] = ()
+
+
+# A dedup stage: the story (with its sources) if it is new, Duplicate if it is a copy.
+Dedup = Callable[[Story], Story]
 
 
 @dataclass
@@ -74,18 +82,25 @@ def process(
     *,
     tagger: Tagger,
     rules: CleanRules,
+    dedup: Dedup | None = None,
+    extract_seconds: float | None = None,
     clock: StageClock | None = None,
 ) -> list[Result]:
     """Run every input through the stages; stories of all inputs are tagged in one batch."""
     clock = clock or StageClock()
     results: list[Result | None] = [None] * len(inputs)
     cleaned: list[tuple[int, list[Story]]] = []
+    duplicates: dict[int, list[Duplicate]] = {}
     for i, item in enumerate(inputs):
         try:
-            with clock.timing("extract", 1):
+            with clock.timing("extract", 1), time_limit(extract_seconds, input=item.label):
                 extracted = run_stage("extract", extract, item)
             with clock.timing("clean", 1):
-                cleaned.append((i, run_stage("clean", clean, extracted, rules=rules)))
+                stories = run_stage("clean", clean, extracted, rules=rules)
+            if dedup is not None:
+                with clock.timing("dedup", len(stories)):
+                    stories = _dedup(stories, dedup, duplicates.setdefault(i, []))
+            cleaned.append((i, stories))
         except ArmswatchError as exc:
             results[i] = Result(item, error=exc.at(input=item.label))
 
@@ -96,14 +111,30 @@ def process(
         with clock.timing("tag", sum(needs)):
             tagged = iter(run_stage("tag", tagger.tag_many, flat, needs=needs))
         for i, stories in cleaned:
-            results[i] = Result(inputs[i], stories=tuple(next(tagged) for _ in stories))
+            results[i] = Result(
+                inputs[i],
+                stories=tuple(next(tagged) for _ in stories),
+                duplicates=tuple(duplicates.get(i, ())),
+            )
     except ArmswatchError:
         # Tag the inputs one by one so that only the input that breaks the tagger fails.
         for i, stories in cleaned:
             try:
                 results[i] = Result(
-                    inputs[i], stories=tuple(run_stage("tag", tagger.tag_many, stories))
+                    inputs[i],
+                    stories=tuple(run_stage("tag", tagger.tag_many, stories)),
+                    duplicates=tuple(duplicates.get(i, ())),
                 )
             except ArmswatchError as exc:
                 results[i] = Result(inputs[i], error=exc.at(input=inputs[i].label))
     return [r for r in results if r is not None]
+
+
+def _dedup(stories: list[Story], dedup: Dedup, dropped: list[Duplicate]) -> list[Story]:
+    kept: list[Story] = []
+    for story in stories:
+        try:
+            kept.append(run_stage("dedup", dedup, story))
+        except Duplicate as exc:
+            dropped.append(exc)
+    return kept

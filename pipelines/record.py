@@ -107,6 +107,9 @@ class Story(_Frozen):
     # How the text was obtained: "text" (plain text), "html" (extracted from a page),
     # "feed_summary" (the page could not be fetched or extracted; the feed's summary).
     extraction: str | None = None
+    # Every place this story was found (feeds, URLs), the first one first: the same wire
+    # story on several outlets is one story with several sources.
+    sources: tuple[Source, ...] = ()
     # Internal, never serialised: the input before the extract stage.
     raw: str | None = Field(default=None, exclude=True)
     raw_format: RawFormat = Field(default="text", exclude=True)

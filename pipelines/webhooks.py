@@ -15,15 +15,16 @@ from __future__ import annotations
 
 import base64
 import binascii
-import random
+import time
 from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 
 import httpx
 from standardwebhooks.webhooks import Webhook
 
 from .errors import ConfigError, InputRejected, RateLimited, TransientError
 from .netguard import check_url
+from .retry import backoff as backoff  # re-exported: where webhook callers look for it
+from .retry import parse_retry_after
 
 SECRET_PREFIX = "whsec_"  # noqa: S105 (the convention's prefix, not a secret)
 _RETRYABLE_STATUS = frozenset({408, 425, 429})
@@ -57,26 +58,8 @@ def signed_headers(*, key: bytes, msg_id: str, timestamp: int, body: str) -> dic
     }
 
 
-def backoff(retries: int, *, base: float, cap: float, retry_after: float | None = None) -> float:
-    """Seconds before the next try: base * 2**retries, jittered to its upper half, capped."""
-    delay = min(cap, base * 2**retries)
-    delay = random.uniform(delay / 2, delay)
-    return min(cap, max(delay, retry_after or 0.0))
-
-
 def _retry_after(response: httpx.Response) -> float | None:
-    value = response.headers.get("retry-after")
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, (when - datetime.now(tz=UTC)).total_seconds())
+    return parse_retry_after(response.headers.get("retry-after"), now=time.time())
 
 
 def deliver(

@@ -36,8 +36,10 @@ from pipelines.subscription_store import SubscriptionStore
 from pipelines.subscriptions import load_subscriptions, validate_subscription
 
 from .context import tagger_for
+from .feeds import Feed, load_feeds
 from .logging import configure_logging
 from .settings import Settings
+from .site import Article
 
 EXIT_OK, EXIT_REJECTED, EXIT_USAGE = 0, 1, 2
 INPUT_SUFFIXES = frozenset({".txt", ".text", ".html", ".htm", ".xhtml"})
@@ -201,13 +203,22 @@ def _app(settings: Settings) -> Iterator[Any]:
 @click.option(
     "--processes", "-j", type=click.IntRange(min=1), help="Processes [replay_processes: cores]."
 )
+@click.option(
+    "--via-http",
+    is_flag=True,
+    help="Serve the files as a news site on loopback (RSS + one page per story) and run "
+    "the live path (poll, fetch, extract, dedup, tag, publish) against it.",
+)
 @click.pass_obj
-def replay(state: State, paths: tuple[str, ...], processes: int | None) -> None:
+def replay(state: State, paths: tuple[str, ...], processes: int | None, via_http: bool) -> None:
     """Replay files or folders (default seeds/) through the live pipeline into Redis."""
     from .replay import Replayer, replay_plan
 
     settings = state.settings
     files, problems = collect_files(paths or ("seeds",))
+    if via_http:
+        report(problems)
+        _replay_via_http(settings, files, failed=bool(problems))
     inputs, unreadable = read_inputs([str(f) for f in files], settings)
     problems.extend(unreadable)
     rows: list[dict[str, Any]] = []
@@ -288,6 +299,144 @@ def _print_replay_table(rows: Sequence[dict[str, Any]], *, processes: int) -> No
             f"{total} stories from {len(rows)} files: {new} new, {total - new} already seen."
         )
     stdout.print(f"Replayed on {processes} process{'es' if processes != 1 else ''}.")
+
+
+# --- live monitoring --------------------------------------------------------------------
+
+
+def _load_feeds(settings: Settings, names: Sequence[str] = ()) -> list[Feed]:
+    try:
+        feeds = load_feeds(settings.feeds_file)
+    except ConfigError as exc:
+        fail(str(exc))
+    unknown = sorted(set(names) - {f.name for f in feeds})
+    if unknown:
+        fail(f"no feed named {', '.join(unknown)} in {settings.feeds_file}")
+    return [f for f in feeds if not names or f.name in names]
+
+
+@cli.command()
+@click.option("--feed", "names", multiple=True, help="Poll only this feed (repeatable).")
+@click.pass_obj
+def poll(state: State, names: tuple[str, ...]) -> None:
+    """Poll every feed of feeds.yaml once, process what is new, and return when done."""
+    feeds = _load_feeds(state.settings, names)
+    with _app(state.settings) as app:
+        _run_live(app, feeds)
+
+
+def _replay_via_http(settings: Settings, files: Sequence[Path], *, failed: bool) -> NoReturn:
+    from .site import NewsSite, articles_from_files, publish_site
+
+    articles: list[Article] = []
+    for path in files:
+        try:
+            articles.extend(articles_from_files([path], max_bytes=settings.max_input_bytes))
+        except ArmswatchError as exc:
+            report([Problem(str(path), exc.reason)])
+            failed = True
+    # The site is ours and on loopback: private addresses and no delay are fine for it.
+    local = settings.model_copy(
+        update={"allow_private_networks": True, "host_min_delay_seconds": 0.0}
+    )
+    with NewsSite() as site, _app(local) as app:
+        feed = Feed(name="replay-http", url=publish_site(site, articles), tags=("replay",))
+        stdout.print(f"Serving {len(articles)} stories at {feed.url}")
+        _run_live(app, [feed], failed=failed)
+
+
+def _run_live(app: Any, feeds: Sequence[Feed], *, failed: bool = False) -> NoReturn:
+    """Run one pass over `feeds` with progress, print the summary, exit 0 or 1."""
+    from .live import Outcome, PollReport, run_once
+    from .tasks import route_alerts
+
+    ctx = app.armswatch
+
+    def route(stories: Sequence[Story]) -> None:  # the alert stage, as replay runs it
+        route_alerts(app, stories)
+
+    with _progress() as progress:
+        feed_bar = progress.add_task("feeds", total=len(feeds))
+        article_bar = progress.add_task("articles", total=0)
+
+        def on_event(kind: str, item: PollReport | Outcome) -> None:
+            if isinstance(item, PollReport):
+                progress.advance(feed_bar)
+                total = progress.tasks[article_bar].total or 0
+                progress.update(article_bar, total=total + len(item.jobs))
+            else:
+                progress.advance(article_bar)
+
+        result = run_once(ctx, feeds, on_event=on_event, route=route)
+    _print_poll_table(result)
+    problems = [Problem(f"feed {f.feed}", f.error or f.status) for f in result.failed_feeds] + [
+        Problem(a.input, a.error or "rejected") for a in result.rejected
+    ]
+    report(problems)
+    sys.exit(EXIT_REJECTED if problems or failed else EXIT_OK)
+
+
+def _print_poll_table(result: Any) -> None:
+    table = Table(title="poll", title_justify="left")
+    for column in (
+        "feed",
+        "status",
+        "entries",
+        "new",
+        "published",
+        "duplicates",
+        "summary only",
+        "rejected",
+    ):
+        table.add_column(column, overflow="fold")
+    for feed in result.feeds:
+        mine = [a for a in result.articles if a.feed == feed.feed]
+        table.add_row(
+            feed.feed,
+            feed.status + (f" ({feed.error})" if feed.error else ""),
+            str(feed.entries),
+            str(len(feed.jobs)),
+            str(sum(1 for a in mine if a.status == "published")),
+            str(sum(1 for a in mine if a.status in ("duplicate", "already_published"))),
+            str(sum(1 for a in mine if a.extraction == "feed_summary")),
+            str(sum(1 for a in mine if a.status == "rejected")),
+        )
+    stdout.print(table)
+    published = sum(1 for a in result.articles if a.status == "published")
+    rejected = len(result.rejected)
+    stdout.print(
+        f"{len(result.feeds)} feeds, {len(result.articles)} new entries: {published} published"
+        + (f", {rejected} rejected (in the dead-letter stream)." if rejected else ".")
+    )
+
+
+@cli.command()
+@click.pass_obj
+def beat(state: State) -> None:
+    """Enqueue each feed's poll at its interval (any number of beats may run at once)."""
+    import signal
+    import threading
+
+    from .schedule import run_beat
+    from .tasks import poll_feed
+
+    settings = state.settings
+    feeds = _load_feeds(settings)
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    with _app(settings) as app:
+        task = app.tasks[poll_feed.name]
+        click.echo(f"armswatch beat: {len(feeds)} feeds from {settings.feeds_file}", err=True)
+        run_beat(
+            app.armswatch.redis,
+            app.armswatch.keys,
+            feeds,
+            lambda feed: task.delay(feed.model_dump(mode="json")),
+            default_interval=settings.feed_interval_seconds,
+            tick=settings.beat_tick_seconds,
+            stop=stop,
+        )
 
 
 # --- worker -----------------------------------------------------------------------------

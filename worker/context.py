@@ -20,6 +20,9 @@ from pipelines.subscription_store import SubscriptionStore
 from pipelines.subscriptions import load_subscriptions
 from pipelines.tag import Tagger, load_tagger
 
+from .hosts import Hosts
+from .http import make_client
+from .seen import Seen
 from .settings import Settings
 
 
@@ -74,6 +77,26 @@ class Context:
             follow_redirects=False,
             trust_env=False,
             headers={"user-agent": "armswatch-webhooks"},
+        )
+
+    @cached_property
+    def fetcher(self) -> httpx.Client:
+        """Feeds and pages: one connection pool per process, behind the connect-time guard."""
+        return make_client(self.settings)
+
+    @cached_property
+    def hosts(self) -> Hosts:
+        return Hosts(self.redis, self.keys, self.settings)
+
+    @cached_property
+    def seen(self) -> Seen:
+        s = self.settings
+        return Seen(
+            self.redis,
+            self.keys,
+            ttl=s.seen_ttl_seconds,
+            near_ttl=s.near_duplicate_ttl_seconds,
+            max_distance=s.near_duplicate_distance,
         )
 
 

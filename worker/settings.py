@@ -88,6 +88,52 @@ class Settings(BaseSettings):
     # left unacknowledged this long (that consumer is presumed dead).
     subscribe_reclaim_seconds: int = Field(default=300, ge=0)
 
+    # --- live monitoring (feeds.yaml) ---
+    # Feeds without an `interval` are polled this often: news feeds change every few minutes.
+    feed_interval_seconds: int = Field(default=300, ge=1)
+    # Sent with every request, so site operators can see who we are and rate us.
+    user_agent: str = "armswatch/0.1 (news monitoring; +https://github.com/armswatch)"
+    # A server that accepts the connection but never answers must not hold a worker.
+    http_connect_timeout: float = Field(default=5.0, gt=0)
+    http_read_timeout: float = Field(default=15.0, gt=0)
+    # A whole response (trickled byte by byte) may take no longer than this.
+    http_total_timeout: float = Field(default=60.0, gt=0)
+    # Feeds above this size are refused while streaming (big sites' feeds are ~1 MB).
+    max_feed_bytes: int = Field(default=10_000_000, ge=1024)
+    # Each redirect hop is checked again (scheme, address); a chain longer than this is a loop.
+    max_redirects: int = Field(default=5, ge=0)
+    # Politeness per host, shared by every worker process through Redis.
+    host_max_concurrency: int = Field(default=2, ge=1)
+    host_min_delay_seconds: float = Field(default=1.0, ge=0)
+    # A task waits this long for its host's turn, then defers itself (frees the worker).
+    host_wait_max_seconds: float = Field(default=10.0, ge=0)
+    # robots.txt is cached per host this long (RFC 9309 suggests at most 24 hours).
+    robots_ttl_seconds: int = Field(default=24 * 3600, ge=1)
+    # A feed that keeps failing is polled again after base * 2^failures, jittered, up to max:
+    # never given up for good, never hammered.
+    feed_backoff_base_seconds: float = Field(default=60.0, ge=0)
+    feed_backoff_max_seconds: float = Field(default=6 * 3600.0, ge=0)
+    # An article fetch that failed transiently is retried after base * 2^attempt, jittered.
+    fetch_retry_base_seconds: float = Field(default=5.0, ge=0)
+    # A Retry-After longer than this is cut to it: no server parks a feed for days.
+    max_retry_after_seconds: float = Field(default=6 * 3600.0, ge=0)
+    # `armswatch poll` waits in-run for retries up to this long; longer ones are reported.
+    poll_wait_max_seconds: float = Field(default=60.0, ge=0)
+    # trafilatura on a pathological page can take minutes; one page may take this long.
+    extract_time_limit_seconds: float = Field(default=20.0, gt=0)
+    # SimHash (64 bits) distance at or under which two texts are the same story. Manku et al.
+    # use 3 for billions of pages; one outlet's own lead-in and footer around a 250-word wire
+    # text already move 4 bits, and unrelated stories sit ~30 bits apart. 8 bands find <= 7.
+    near_duplicate_distance: int = Field(default=6, ge=0, le=7)
+    # Wire copies appear within days; fingerprints older than this are forgotten.
+    near_duplicate_ttl_seconds: int = Field(default=7 * 24 * 3600, ge=60)
+    # How often `armswatch beat` looks for due feeds.
+    beat_tick_seconds: float = Field(default=1.0, gt=0)
+
+    @property
+    def feeds_file(self) -> Path:
+        return self.config_dir / "feeds.yaml"
+
     @property
     def keys(self) -> Keys:
         return Keys(self.prefix)

@@ -6,6 +6,11 @@ retries exhausted          -> a dead-letter entry for every input of the task
 
 After publish, `route_alerts` appends matching stories to the alert streams and hands new
 alerts of webhook subscriptions to `deliver_webhook` (one task per alert and webhook).
+
+poll_feed      one feed -> fetch_article per new entry; a failure is recorded in the feed's
+               state and the feed polled again after its backoff (never given up)
+fetch_article  one entry -> published, a duplicate, or dead-lettered; transient failures
+               retried with jittered backoff (Retry-After honoured), then the feed summary
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ import json
 import os
 import time
 from collections.abc import Sequence
+from functools import partial
 from typing import Any, cast
 
 import redis
@@ -21,7 +27,14 @@ import structlog
 from celery import shared_task
 
 from pipelines.alerts import Alert, GroupReader, alert_json, route
-from pipelines.errors import ArmswatchError, ConfigError, InputRejected, RateLimited, TransientError
+from pipelines.errors import (
+    ArmswatchError,
+    ConfigError,
+    HostBusy,
+    InputRejected,
+    RateLimited,
+    TransientError,
+)
 from pipelines.keys import WEBHOOK_GROUP
 from pipelines.pipeline import Result, process
 from pipelines.publish import dead_letter, publish
@@ -29,12 +42,17 @@ from pipelines.record import Story, from_payload
 from pipelines.subscriptions import Subscription
 from pipelines.webhooks import backoff, deliver, signing_key
 
+from . import live
 from .celery_app import ArmswatchApp, ArmswatchTask
 from .context import Context
+from .feeds import Feed
 
 log = structlog.get_logger("armswatch.tasks")
 
 RETRYABLE = (TransientError, redis.ConnectionError, redis.TimeoutError)
+# fetch_article counts its attempts in its argument (`Job.attempt`, bounded by max_retries),
+# so that waiting for a busy host uses none; Celery's own count must not end it first.
+UNBOUNDED = 2**31
 
 
 class ProcessTask(ArmswatchTask):
@@ -286,4 +304,60 @@ def _story_summary(story: Story, new: bool, alerts: list[str]) -> dict[str, Any]
             }
             for t in story.transfers
         ],
+    }
+
+
+# --- live monitoring ----------------------------------------------------------------------
+
+
+@shared_task(bind=True, base=ArmswatchTask, name="armswatch.poll_feed")
+def poll_feed(self: ArmswatchTask, feed: dict[str, Any]) -> dict[str, Any]:
+    """Poll one feed; enqueue a fetch_article task per new entry."""
+    ctx = self.ctx
+    config = Feed.model_validate(feed)
+    try:
+        report = live.poll_feed(ctx, config)
+    except HostBusy as exc:
+        raise self.retry(countdown=exc.retry_after, max_retries=UNBOUNDED) from exc
+    except TransientError as exc:  # recorded in the feed's state; the schedule retries it
+        return {"feed": config.name, "status": "failed", "error": str(exc), "tasks": []}
+    task = self.app.tasks[fetch_article.name]
+    ids = [task.apply_async(args=(job.model_dump(mode="json"),)).id for job in report.jobs]
+    return {
+        "feed": config.name,
+        "status": report.status,
+        "error": report.error,
+        "entries": report.entries,
+        "tasks": ids,
+    }
+
+
+@shared_task(bind=True, base=ArmswatchTask, name="armswatch.fetch_article")
+def fetch_article(self: ArmswatchTask, job: dict[str, Any]) -> dict[str, Any]:
+    """Fetch, extract, de-duplicate, tag and publish one feed entry."""
+    ctx = self.ctx
+    entry = live.Job.model_validate(job)
+    route = partial(route_alerts, cast(ArmswatchApp, self.app))
+    try:
+        outcome = live.fetch_article(ctx, entry, route=route)
+    except HostBusy as exc:  # our own politeness: come back when the host is free
+        raise self.retry(countdown=exc.retry_after, max_retries=UNBOUNDED) from exc
+    except RETRYABLE as exc:
+        error = exc if isinstance(exc, TransientError) else TransientError(str(exc))
+        if entry.attempt >= ctx.settings.max_retries:
+            outcome = live.give_up(ctx, entry, error, route=route)
+        else:
+            # The attempt travels in the argument: deferrals above do not use up retries.
+            again = entry.model_copy(update={"attempt": entry.attempt + 1})
+            raise self.retry(
+                args=(again.model_dump(mode="json"),),
+                countdown=live.retry_delay(ctx, error, again.attempt),
+                max_retries=UNBOUNDED,
+            ) from exc
+    return {
+        "input": outcome.input,
+        "status": outcome.status,
+        "extraction": outcome.extraction,
+        "stories": list(outcome.story_ids),
+        "error": outcome.error,
     }
