@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
-import multiprocessing
 import os
 import platform
 import sys
@@ -34,7 +33,7 @@ from pipelines.clean import clean, default_rules
 from pipelines.extract import extract
 from pipelines.record import to_payload
 from pipelines.tag.nlp import find_model
-from worker.celery_app import create_app
+from worker.celery_app import ArmswatchApp, create_app
 from worker.logging import configure_logging
 from worker.redis_server import EmbeddedRedis
 from worker.replay import BatchDone, Replayer, available_cores
@@ -91,38 +90,28 @@ def recall_without_prefilter(items: Sequence[Item], tagger: Any) -> float | None
 
 
 def run_corpus(
-    name: str,
-    items: Sequence[Item],
-    replayer: Replayer,
-    client: redis.Redis,
-    before: dict[int, dict[str, dict[str, float]]],
+    name: str, items: Sequence[Item], app: ArmswatchApp, client: redis.Redis, processes: int
 ) -> dict[str, Any]:
-    """One corpus through the replay code path; `before`: each process's clock so far."""
-    app = replayer.app
+    """One corpus through the replay code path on `processes` processes."""
     client.flushall()
     size = app.armswatch.settings.replay_batch_files
-    batches = (
+    batches = [
         [to_payload(i.story()) for i in items[s : s + size]] for s in range(0, len(items), size)
-    )
+    ]
+    done: list[BatchDone] = []
     started = time.perf_counter()
-    done = list(replayer.run(batches))
+    with Replayer(app, processes) as replayer:
+        done.extend(replayer.run(batches))
     wall = time.perf_counter() - started
 
     summaries = [s for d in done for s in d.summaries]
     stories = [story for s in summaries for story in s["stories"]]
     last: dict[int, BatchDone] = {d.pid: d for d in done}  # each process's totals at its end
     per_process = Counter(d.pid for d in done for s in d.summaries for _ in s["stories"])
-
-    def spent(stage: str, field: str) -> float:
-        return sum(
-            d.clock.get(stage, {}).get(field, 0.0)
-            - before.get(pid, {}).get(stage, {}).get(field, 0.0)
-            for pid, d in last.items()
-        )
-
-    seconds = {st: spent(st, "seconds") for st in STAGES}
-    nlp_stories = round(spent("tag", "items"))
-    before.update({pid: d.clock for pid, d in last.items()})
+    seconds = {
+        st: sum(d.clock.get(st, {}).get("seconds", 0.0) for d in last.values()) for st in STAGES
+    }
+    nlp_stories = int(sum(d.clock.get("tag", {}).get("items", 0) for d in last.values()))
     busy = sum(seconds.values())
     process_seconds = wall * len(last)
     stages = {
@@ -154,11 +143,7 @@ def run_corpus(
         "wall_seconds": round(wall, 2),
         "stories_per_second": round(len(stories) / wall, 2),
         "stages": stages,
-        # High-water marks since the processes started (they ran the corpora before too).
         "peak_rss_mb_per_process": sorted(round(d.peak_rss / MB) for d in last.values()),
-        "stories_per_process_so_far": sorted(
-            round(d.clock.get("prefilter", {}).get("items", 0)) for d in last.values()
-        ),
         "relevance_recall_labelled": _recall(items, summaries),
         "_summaries": summaries,
     }
@@ -184,9 +169,8 @@ def _recall(items: Sequence[Item], summaries: Sequence[dict[str, Any]]) -> dict[
     }
 
 
-def reference(texts: Sequence[str], model: str) -> dict[str, Any]:
+def reference(texts: Sequence[str], nlp: Any) -> dict[str, Any]:
     """spaCy alone: the package's full default pipeline, `nlp.pipe` with its defaults."""
-    nlp = importlib.import_module(model).load()  # as spaCy ships it: nothing changed
     list(nlp.pipe(texts[:2]))  # warm up, as the workers' first batch is not special either
     started = time.perf_counter()
     words = sum(len(doc) for doc in nlp.pipe(texts))
@@ -200,22 +184,6 @@ def reference(texts: Sequence[str], model: str) -> dict[str, Any]:
         "stories_per_second": round(len(texts) / seconds, 2) if seconds else None,
         "tokens_per_second": round(words / seconds) if seconds else None,
     }
-
-
-def _compare(r: dict[str, Any], items: Sequence[Item], tagger: Any, model: str) -> None:
-    """spaCy alone on the texts that reached it, and recall without the prefilter."""
-    texts = nlp_texts(items, tagger)
-    r["reference_texts_match"] = len(texts) == r["stories_reaching_nlp"]
-    # In a process of its own, as a worker would be: neither the benchmark's memory nor
-    # the reference model's end up in the workers forked later.
-    with multiprocessing.get_context("fork").Pool(1) as pool:
-        r["reference"] = pool.apply(reference, (texts, model))
-    # The time spaCy alone takes for the corpus's NLP over the time armswatch takes for
-    # everything: for the all-relevant corpus, the ratio of their stories/s.
-    r["x_reference"] = round(r["reference"]["seconds"] / r["wall_seconds"], 3)
-    recall = r["relevance_recall_labelled"]
-    recall["recall_without_prefilter"] = recall_without_prefilter(items, tagger)
-    del r["_summaries"]
 
 
 def table(results: dict[str, Any]) -> str:
@@ -251,32 +219,40 @@ def main(argv: Sequence[str] | None = None) -> int:
     started = time.perf_counter()
     load_before = os.getloadavg()[0]
     processes = args.processes or available_cores()
-    results: dict[str, Any] = {"corpora": {}}
+    corpora = {
+        "all-relevant": all_relevant(args.relevant_inputs),
+        "mixed": mixed(args.stories, relevant_share=args.relevant_share),
+    }
     with tempfile.TemporaryDirectory(prefix="armswatch-bench-") as tmp:
         server = None if args.redis_url else EmbeddedRedis(Path(tmp) / "redis")
         url = args.redis_url or server.start()  # type: ignore[union-attr]
-        settings = Settings.load(redis_url=url, config_dir=ROOT / "config", data_dir=Path(tmp))
-        model = find_model(settings.model)
-        app = create_app(settings, url)
-        client = redis.Redis.from_url(url)
         try:
-            # The workers fork before the corpora exist, so that their memory is a worker's
-            # (the model, shared), not the benchmark's; the same workers run both corpora.
-            with Replayer(app, processes) as replayer:
-                corpora = {
-                    "all-relevant": all_relevant(args.relevant_inputs),
-                    "mixed": mixed(args.stories, relevant_share=args.relevant_share),
-                }
-                clocks: dict[int, dict[str, dict[str, float]]] = {}
-                for name, items in corpora.items():
-                    r = run_corpus(name, items, replayer, client, clocks)
-                    # Right after the run, so that both see the same machine.
-                    _compare(r, items, app.armswatch.tagger, model)
-                    results["corpora"][name] = r
-        finally:
+            settings = Settings.load(redis_url=url, config_dir=ROOT / "config", data_dir=Path(tmp))
+            app = create_app(settings, url)
+            client = redis.Redis.from_url(url)
+            results: dict[str, Any] = {"corpora": {}}
+            for name, items in corpora.items():
+                results["corpora"][name] = run_corpus(name, items, app, client, processes)
             client.close()
+        finally:
             if server is not None:
                 server.stop()
+
+    model = find_model(settings.model)
+    tagger = app.armswatch.tagger
+    default_nlp = importlib.import_module(model).load()  # as spaCy ships it: no changes
+    for name, items in corpora.items():
+        r = results["corpora"][name]
+        texts = nlp_texts(items, tagger)
+        r["relevance_recall_labelled"]["recall_without_prefilter"] = recall_without_prefilter(
+            items, tagger
+        )
+        r["reference_texts_match"] = len(texts) == r["stories_reaching_nlp"]
+        r["reference"] = reference(texts, default_nlp)
+        # The time spaCy alone takes for the corpus's NLP over the time armswatch takes for
+        # everything: for the all-relevant corpus, the ratio of their stories/s.
+        r["x_reference"] = round(r["reference"]["seconds"] / r["wall_seconds"], 3)
+        del r["_summaries"]
 
     every, few = results["corpora"]["all-relevant"], results["corpora"]["mixed"]
     peak = max(max(r["peak_rss_mb_per_process"]) for r in results["corpora"].values())
