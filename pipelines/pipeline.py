@@ -4,16 +4,21 @@
       extract  -> Story(text)            HTML through trafilatura; text passes through
       clean    -> list[Story(text, id)]  furniture removed, stories split, titles found
       dedup    -> list[Story(sources)]   (live only) near-duplicates of known stories dropped
-      tag      -> list[Story(tagged)]    entities, weapons, topics, transfers (nlp.pipe)
+      prefilter-> list[bool]             does the story name a weapon at all (most do not)
+      tag      -> list[Story(tagged)]    entities, weapons, topics, transfers (nlp.pipe over
+                                         the stories the prefilter let through)
     (publish is I/O: worker/tasks.py hands the result to pipelines.publish)
 
-A failure in one input fails that input alone; the stage names fill the DLQ `stage` field.
+A failure in one input fails that input alone; the stage names fill the DLQ `stage` field,
+and a StageClock, when given, adds up the time each stage takes (logs, bench/).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from .clean import CleanRules, clean
@@ -41,6 +46,27 @@ class Result:
 Dedup = Callable[[Story], Story]
 
 
+@dataclass
+class StageClock:
+    """Seconds spent and items handled per stage, added up within one process."""
+
+    seconds: dict[str, float] = field(default_factory=dict)
+    items: dict[str, int] = field(default_factory=dict)
+
+    @contextmanager
+    def timing(self, stage: str, items: int) -> Iterator[None]:
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds[stage] = self.seconds.get(stage, 0.0) + time.perf_counter() - start
+            self.items[stage] = self.items.get(stage, 0) + items
+
+    def totals(self) -> dict[str, dict[str, float]]:
+        """{stage: {"seconds", "items"}}: JSON-safe, for logs and the benchmark."""
+        return {s: {"seconds": t, "items": self.items[s]} for s, t in self.seconds.items()}
+
+
 def run_stage(name: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     """Call a stage; any failure comes out as an ArmswatchError that names the stage."""
     try:
@@ -58,25 +84,32 @@ def process(
     rules: CleanRules,
     dedup: Dedup | None = None,
     extract_seconds: float | None = None,
+    clock: StageClock | None = None,
 ) -> list[Result]:
     """Run every input through the stages; stories of all inputs are tagged in one batch."""
+    clock = clock or StageClock()
     results: list[Result | None] = [None] * len(inputs)
     cleaned: list[tuple[int, list[Story]]] = []
     duplicates: dict[int, list[Duplicate]] = {}
     for i, item in enumerate(inputs):
         try:
-            with time_limit(extract_seconds, input=item.label):
+            with clock.timing("extract", 1), time_limit(extract_seconds, input=item.label):
                 extracted = run_stage("extract", extract, item)
-            stories = run_stage("clean", clean, extracted, rules=rules)
+            with clock.timing("clean", 1):
+                stories = run_stage("clean", clean, extracted, rules=rules)
             if dedup is not None:
-                stories = _dedup(stories, dedup, duplicates.setdefault(i, []))
+                with clock.timing("dedup", len(stories)):
+                    stories = _dedup(stories, dedup, duplicates.setdefault(i, []))
             cleaned.append((i, stories))
         except ArmswatchError as exc:
             results[i] = Result(item, error=exc.at(input=item.label))
 
     flat = [story for _, stories in cleaned for story in stories]
     try:
-        tagged = iter(run_stage("tag", tagger.tag_many, flat))
+        with clock.timing("prefilter", len(flat)):
+            needs = run_stage("prefilter", lambda: [tagger.needs_nlp(s) for s in flat])
+        with clock.timing("tag", sum(needs)):
+            tagged = iter(run_stage("tag", tagger.tag_many, flat, needs=needs))
         for i, stories in cleaned:
             results[i] = Result(
                 inputs[i],

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any, cast
 
 from celery import Celery, Task
-from celery.signals import setup_logging
+from celery.signals import setup_logging, worker_init, worker_process_init
 
-from .context import Context
+from .context import Context, prepare_fork, single_blas_thread
 from .settings import Settings
 
 
@@ -72,3 +72,17 @@ def create_app(settings: Settings, redis_url: str) -> ArmswatchApp:
 @setup_logging.connect
 def _keep_our_logging(**_: Any) -> None:
     """Logging is configured once by the command line (worker/logging.py), not by Celery."""
+
+
+@worker_init.connect
+def _load_before_fork(sender: Any = None, **_: Any) -> None:
+    """A prefork worker loads the model before forking its pool: the children share it."""
+    app = getattr(sender, "app", None)
+    if isinstance(app, ArmswatchApp) and "prefork" in str(getattr(sender, "pool_cls", "")):
+        prepare_fork(app.armswatch)
+
+
+@worker_process_init.connect
+def _child_started(**_: Any) -> None:
+    """A pool child: one process per core already, so one BLAS thread each."""
+    single_blas_thread()

@@ -34,8 +34,8 @@ from pipelines.pipeline import process
 from pipelines.record import STATUSES, SYSTEM_CLASSES, TOPICS, Source, Story, to_payload
 from pipelines.subscription_store import SubscriptionStore
 from pipelines.subscriptions import load_subscriptions, validate_subscription
-from pipelines.tag import load_tagger
 
+from .context import tagger_for
 from .feeds import Feed, load_feeds
 from .logging import configure_logging
 from .settings import Settings
@@ -177,7 +177,7 @@ def _reason(error: ArmswatchError) -> str:
 
 def _load_tagger(settings: Settings) -> Any:
     try:
-        return load_tagger(settings.model, batch_size=settings.nlp_batch_size)
+        return tagger_for(settings)
     except ConfigError as exc:
         fail(str(exc))
 
@@ -201,15 +201,18 @@ def _app(settings: Settings) -> Iterator[Any]:
 @cli.command()
 @click.argument("paths", nargs=-1)
 @click.option(
+    "--processes", "-j", type=click.IntRange(min=1), help="Processes [replay_processes: cores]."
+)
+@click.option(
     "--via-http",
     is_flag=True,
     help="Serve the files as a news site on loopback (RSS + one page per story) and run "
     "the live path (poll, fetch, extract, dedup, tag, publish) against it.",
 )
 @click.pass_obj
-def replay(state: State, paths: tuple[str, ...], via_http: bool) -> None:
+def replay(state: State, paths: tuple[str, ...], processes: int | None, via_http: bool) -> None:
     """Replay files or folders (default seeds/) through the live pipeline into Redis."""
-    from .tasks import process_batch
+    from .replay import Replayer, replay_plan
 
     settings = state.settings
     files, problems = collect_files(paths or ("seeds",))
@@ -219,20 +222,21 @@ def replay(state: State, paths: tuple[str, ...], via_http: bool) -> None:
     inputs, unreadable = read_inputs([str(f) for f in files], settings)
     problems.extend(unreadable)
     rows: list[dict[str, Any]] = []
-    with _app(settings) as app:
-        task = app.tasks[process_batch.name]
-        batch = settings.replay_batch_files
-        with _progress() as progress:
-            bar = progress.add_task("replaying", total=len(inputs))
-            for start in range(0, len(inputs), batch):
-                chunk = [to_payload(s) for s in inputs[start : start + batch]]
-                # The task's own code path, run in this process (no worker needed).
-                for summary in task.apply(args=[chunk]).get(disable_sync_subtasks=False):
-                    rows.append(summary)
-                    if summary["error"]:
-                        problems.append(Problem(summary["input"], summary["error"]))
-                progress.advance(bar, len(chunk))
-    _print_replay_table(rows)
+    size, processes = replay_plan(len(inputs), settings, processes)
+    batches = [[to_payload(s) for s in inputs[i : i + size]] for i in range(0, len(inputs), size)]
+    pids: set[int] = set()
+    # The pool is forked before the progress display starts its thread.
+    with _app(settings) as app, Replayer(app, processes) as replayer, _progress() as progress:
+        bar = progress.add_task("replaying", total=len(inputs))
+        # The task's own code path, in each process (no worker needed).
+        for done in replayer.run(batches):
+            pids.add(done.pid)
+            for summary in done.summaries:
+                rows.append(summary)
+                if summary["error"]:
+                    problems.append(Problem(summary["input"], summary["error"]))
+            progress.advance(bar, len(done.summaries))
+    _print_replay_table(rows, processes=len(pids))
     report(problems)
     sys.exit(EXIT_REJECTED if problems else EXIT_OK)
 
@@ -248,7 +252,7 @@ def _progress() -> Progress:
     )
 
 
-def _print_replay_table(rows: Sequence[dict[str, Any]]) -> None:
+def _print_replay_table(rows: Sequence[dict[str, Any]], *, processes: int) -> None:
     table = Table(title="replay", title_justify="left", show_lines=False)
     for column in ("file", "stories", "relevant", "transfers", "published", "alerts"):
         table.add_column(column, overflow="fold")
@@ -294,6 +298,7 @@ def _print_replay_table(rows: Sequence[dict[str, Any]]) -> None:
         stdout.print(
             f"{total} stories from {len(rows)} files: {new} new, {total - new} already seen."
         )
+    stdout.print(f"Replayed on {processes} process{'es' if processes != 1 else ''}.")
 
 
 # --- live monitoring --------------------------------------------------------------------

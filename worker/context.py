@@ -5,14 +5,17 @@ Tasks read it from their app (`app.armswatch`); nothing is built inside a task.
 
 from __future__ import annotations
 
+import gc
 from dataclasses import dataclass, field
 from functools import cached_property
 
 import httpx
 import redis
+from threadpoolctl import threadpool_limits
 
 from pipelines.clean import CleanRules, default_rules
 from pipelines.keys import Keys
+from pipelines.pipeline import StageClock
 from pipelines.subscription_store import SubscriptionStore
 from pipelines.subscriptions import load_subscriptions
 from pipelines.tag import Tagger, load_tagger
@@ -23,11 +26,23 @@ from .seen import Seen
 from .settings import Settings
 
 
+def tagger_for(settings: Settings) -> Tagger:
+    """The process's tagger with the batch bounds of the settings."""
+    return load_tagger(
+        settings.model,
+        batch_size=settings.nlp_batch_size,
+        batch_chars=settings.nlp_batch_chars,
+        max_chars=settings.nlp_max_chars,
+    )
+
+
 @dataclass
 class Context:
     settings: Settings
     redis_url: str
     _clients: dict[str, redis.Redis] = field(default_factory=dict)
+    # Time per stage in this process (bench/ reads it; one clock per worker process).
+    clock: StageClock = field(default_factory=StageClock)
 
     @property
     def keys(self) -> Keys:
@@ -42,7 +57,7 @@ class Context:
 
     @cached_property
     def tagger(self) -> Tagger:
-        return load_tagger(self.settings.model, batch_size=self.settings.nlp_batch_size)
+        return tagger_for(self.settings)
 
     @cached_property
     def rules(self) -> CleanRules:
@@ -83,3 +98,16 @@ class Context:
             near_ttl=s.near_duplicate_ttl_seconds,
             max_distance=s.near_duplicate_distance,
         )
+
+
+def prepare_fork(ctx: Context) -> None:
+    """Load what every forked child needs first, so that it is loaded once and shared."""
+    _ = ctx.tagger, ctx.rules
+    # Objects that exist now are never collected: the children's collectors then leave
+    # their pages alone, so the model stays shared (reference counts still copy a few).
+    gc.freeze()
+
+
+def single_blas_thread() -> None:
+    """One BLAS thread in a process that is one of several on the cores."""
+    threadpool_limits(limits=1, user_api="blas")

@@ -51,10 +51,18 @@ class Settings(BaseSettings):
     model: str | None = None
     # Stories per nlp.pipe batch: bounded, since long batches grow the process (issue 7).
     nlp_batch_size: int = Field(default=16, ge=1)
+    # ... and characters per batch: the parser holds ~4 KB per character of its batch, so
+    # this keeps a worker process under 500 MB however long the stories are.
+    nlp_batch_chars: int = Field(default=50_000, ge=1000)
+    # A story longer than this is tagged on its first paragraphs up to this length (the
+    # record keeps the whole text); a 1 MB story would otherwise need gigabytes.
+    nlp_max_chars: int = Field(default=50_000, ge=1000)
     # Inputs (files, pages) above this size are rejected, not truncated.
     max_input_bytes: int = Field(default=5_000_000, ge=1024)
     # Files per replay task: big enough for nlp.pipe batching, small enough for progress.
     replay_batch_files: int = Field(default=8, ge=1)
+    # Replay processes (forked, sharing the model); 0: one per available core.
+    replay_processes: int = Field(default=0, ge=0)
 
     # Celery task limits and retries.
     task_soft_time_limit: int = Field(default=120, ge=1)

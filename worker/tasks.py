@@ -92,20 +92,23 @@ def process_batch(self: ProcessTask, payloads: list[dict[str, Any]]) -> list[dic
     """Extract, clean, tag and publish a batch of inputs; return what became of each."""
     ctx = self.ctx
     inputs = [from_payload(p) for p in payloads]
-    results = process(inputs, tagger=ctx.tagger, rules=ctx.rules)
+    results = process(inputs, tagger=ctx.tagger, rules=ctx.rules, clock=ctx.clock)
     stories = [s for r in results for s in r.stories]
-    published = {
-        p.story_id: p.new
-        for p in publish(
-            stories,
-            client=ctx.redis,
-            keys=ctx.keys,
-            maxlen=ctx.settings.stream_maxlen,
-            seen_ttl=ctx.settings.seen_ttl_seconds,
-        )
-    }
+    with ctx.clock.timing("publish", len(stories)):
+        published = {
+            p.story_id: p.new
+            for p in publish(
+                stories,
+                client=ctx.redis,
+                keys=ctx.keys,
+                maxlen=ctx.settings.stream_maxlen,
+                seen_ttl=ctx.settings.seen_ttl_seconds,
+            )
+        }
     alerted: dict[str, list[str]] = {}
-    for alert in route_alerts(cast(ArmswatchApp, self.app), stories):
+    with ctx.clock.timing("alerts", len(stories)):
+        alerts = route_alerts(cast(ArmswatchApp, self.app), stories)
+    for alert in alerts:
         alerted.setdefault(alert.story_id, []).append(
             alert.subscription + ("" if alert.kind == "new" else f" ({alert.kind})")
         )

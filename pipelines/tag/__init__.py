@@ -2,7 +2,9 @@
 
 list[Story(text: clean)]
   -> prefilter   no weapon word at all: not relevant, spaCy never runs (most news)
-  -> nlp.pipe    tagger, parser, NER in batches (the model loaded once per process)
+  -> nlp.pipe    tagger, parser, NER in batches bounded in stories and in characters, since
+                 the parser's memory grows with the text it holds (the model loaded once per
+                 process); a story longer than `max_chars` is tagged on its first part
   -> DocIndex    actors and weapons from the gazetteers, aligned to tokens
   -> fields      entities, weapons, transfers, topics, relevance
 list[Story(tagged)]
@@ -13,7 +15,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, cached_property
 from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING
 
@@ -43,6 +45,7 @@ _KIND_LABEL = {
 }
 
 
+@cache
 def package_version() -> str:
     try:
         return version("armswatch")
@@ -56,8 +59,10 @@ class Tagger:
     gazetteer: Gazetteer
     triggers: Triggers
     batch_size: int = 16
+    batch_chars: int = 50_000
+    max_chars: int = 50_000
 
-    @property
+    @cached_property  # reading the package metadata and the model's meta takes ~3 ms
     def info(self) -> PipelineInfo:
         return PipelineInfo(version=package_version(), model=describe(self.nlp))
 
@@ -65,18 +70,48 @@ class Tagger:
         """The prefilter: only texts that name a weapon or weapon class go to spaCy."""
         return self.gazetteer.mentions_weapons(story.text)
 
-    def tag_many(self, stories: Sequence[Story]) -> list[Story]:
-        """Story(text) -> Story(tagged), running spaCy only where the prefilter says so."""
+    def tag_many(
+        self, stories: Sequence[Story], *, needs: Sequence[bool] | None = None
+    ) -> list[Story]:
+        """Story(text) -> Story(tagged), running spaCy only where the prefilter says so.
+
+        `needs`: the prefilter's answers when the caller has them already (one per story).
+        """
         info = self.info
         out = [
             s.model_copy(update={"pipeline": info, "relevant": False, "relevance": 0.0})
             for s in stories
         ]
-        todo = [i for i, s in enumerate(stories) if self.needs_nlp(s)]
-        docs = self.nlp.pipe((stories[i].text for i in todo), batch_size=self.batch_size)
-        for i, doc in zip(todo, docs, strict=True):
-            out[i] = self._fields(out[i], doc)
+        if needs is None:
+            needs = [self.needs_nlp(s) for s in stories]
+        pairs = enumerate(zip(stories, needs, strict=True))
+        texts = {i: self.nlp_text(s.text) for i, (s, need) in pairs if need}
+        for batch in self._batches(texts):
+            docs = self.nlp.pipe((texts[i] for i in batch), batch_size=len(batch))
+            for i, doc in zip(batch, docs, strict=True):
+                out[i] = self._fields(out[i], doc)
         return out
+
+    def nlp_text(self, text: str) -> str:
+        """The text spaCy sees: all of it, or for a very long story its first paragraphs."""
+        if len(text) <= self.max_chars:
+            return text
+        cut = text.rfind("\n\n", 0, self.max_chars)
+        return text[: cut if cut > 0 else self.max_chars]
+
+    def _batches(self, texts: dict[int, str]) -> list[list[int]]:
+        """Story indexes in batches of at most `batch_size` stories and `batch_chars` chars."""
+        batches: list[list[int]] = [[]]
+        chars = 0
+        for i, text in texts.items():
+            if batches[-1] and (
+                len(batches[-1]) >= self.batch_size or chars + len(text) > self.batch_chars
+            ):
+                batches.append([])
+                chars = 0
+            batches[-1].append(i)
+            chars += len(text)
+        return [b for b in batches if b]
 
     def tag(self, story: Story) -> Story:
         return self.tag_many([story])[0]
@@ -136,6 +171,14 @@ def _weapons(index: DocIndex) -> tuple[Weapon, ...]:
 
 
 @cache
-def load_tagger(model: str | None = None, *, batch_size: int = 16) -> Tagger:
+def load_tagger(
+    model: str | None = None,
+    *,
+    batch_size: int = 16,
+    batch_chars: int = 50_000,
+    max_chars: int = 50_000,
+) -> Tagger:
     """The tagger with its model and lexicons, built once per process."""
-    return Tagger(load_nlp(model), load_gazetteer(), load_triggers(), batch_size)
+    return Tagger(
+        load_nlp(model), load_gazetteer(), load_triggers(), batch_size, batch_chars, max_chars
+    )

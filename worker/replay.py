@@ -1,0 +1,111 @@
+"""Replay on every core: batches of inputs through the Celery task's own code path.
+
+    parent    loads the tagger once, freezes the GC, forks N children (the model's pages
+              are shared copy-on-write: only what a child writes is its own)
+    child     one BLAS thread (one process per core is the parallelism already); runs
+              `process_batch` through `task.apply` on each batch it is handed
+    parent    gets each batch's summaries back in input order, with the child's pid, its
+              stage clock and its peak RSS (the benchmark reads those)
+
+With one process the batches run in the calling process, the same way.
+"""
+
+from __future__ import annotations
+
+import gc
+import math
+import multiprocessing
+import os
+import resource
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any, cast
+
+from .celery_app import ArmswatchApp
+from .context import prepare_fork, single_blas_thread
+from .settings import Settings
+
+Payloads = list[dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class BatchDone:
+    """What became of one batch, and where and at what cost it ran."""
+
+    summaries: list[dict[str, Any]]
+    pid: int
+    clock: dict[str, dict[str, float]]  # the process's stage totals so far
+    peak_rss: int  # bytes: the process's high-water mark so far
+
+
+def available_cores() -> int:
+    """Cores this process may run on (the affinity mask, not the machine's count)."""
+    return len(os.sched_getaffinity(0))
+
+
+def replay_plan(inputs: int, settings: Settings, processes: int | None) -> tuple[int, int]:
+    """(inputs per batch, processes): every process gets work, batches stay bounded."""
+    wanted = processes or settings.replay_processes or available_cores()
+    size = max(1, min(settings.replay_batch_files, math.ceil(inputs / wanted)))
+    return size, max(1, min(wanted, math.ceil(inputs / size)))
+
+
+class Replayer:
+    """A pool of `processes` forked workers (none when 1) that runs batches in order."""
+
+    def __init__(self, app: ArmswatchApp, processes: int):
+        self.app = app
+        self.processes = max(1, processes)
+        self._pool: Any = None
+
+    def __enter__(self) -> Replayer:
+        if self.processes > 1:
+            prepare_fork(self.app.armswatch)
+            # fork: the children inherit the loaded model instead of loading it again.
+            context = multiprocessing.get_context("fork")
+            self._pool = context.Pool(
+                self.processes, initializer=_child_start, initargs=(self.app,)
+            )
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._pool is not None:
+            if exc[0] is None:
+                self._pool.close()
+            else:
+                self._pool.terminate()
+            self._pool.join()
+            self._pool = None
+            gc.unfreeze()
+
+    def run(self, batches: Iterable[Payloads]) -> Iterator[BatchDone]:
+        """Each batch through `armswatch.process_batch`, in order."""
+        if self._pool is None:
+            return (_run(self.app, batch) for batch in batches)
+        return cast(Iterator[BatchDone], self._pool.imap(_child_run, batches))
+
+
+def _run(app: ArmswatchApp, batch: Payloads) -> BatchDone:
+    from .tasks import process_batch
+
+    task = app.tasks[process_batch.name]
+    # The task's own code path, run in this process (no broker needed).
+    summaries = task.apply(args=(batch,)).get(disable_sync_subtasks=False)
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return BatchDone(summaries, os.getpid(), app.armswatch.clock.totals(), usage.ru_maxrss * 1024)
+
+
+# The app of a pool child, set once by the pool's initializer (multiprocessing hands a
+# function and its arguments to the children, not an object of ours).
+_child_app: ArmswatchApp | None = None
+
+
+def _child_start(app: ArmswatchApp) -> None:
+    global _child_app
+    _child_app = app
+    single_blas_thread()
+
+
+def _child_run(batch: Payloads) -> BatchDone:
+    assert _child_app is not None, "the pool initializer sets the app"
+    return _run(_child_app, batch)
