@@ -80,6 +80,10 @@ class Keys:
         """Sorted set (by first sight) of every source a story was found at."""
         return f"{self.prefix}seen:sources:{story_id}"
 
+    def deliveries(self, task_id: str, retries: int) -> str:
+        """How many times a worker started this message (a task id and its retry)."""
+        return f"{self.prefix}deliveries:{task_id}:{retries}"
+
     def feed_state(self, feed: str) -> str:
         """Hash of a feed's poll state: validators, last poll and error, failures, next poll."""
         return f"{self.prefix}feed:{feed}"

@@ -18,11 +18,43 @@ class ArmswatchApp(Celery):
 
 
 class ArmswatchTask(Task):  # type: ignore[type-arg]
-    """Base task: reaches the per-process Context through its app."""
+    """Base task: reaches the per-process Context through its app; stops poison messages."""
 
     @property
     def ctx(self) -> Context:
         return cast(ArmswatchApp, self.app).armswatch
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        # With late acks and requeue on worker loss, a message that kills its worker (out of
+        # memory, a crash in C code) would come back forever. Count the starts of each
+        # message in Redis; one started too often is dead-lettered instead of run again.
+        request = self.request
+        if not request.is_eager and request.id:
+            ctx = self.ctx
+            key = ctx.keys.deliveries(request.id, request.retries or 0)
+            pipe = ctx.redis.pipeline()
+            pipe.incr(key)
+            pipe.expire(key, ctx.settings.visibility_timeout_seconds * 4)
+            starts = int(pipe.execute()[0])
+            if starts > ctx.settings.max_deliveries:
+                self.dead_letter_poison(args, kwargs, starts - 1)
+                return None
+        return super().__call__(*args, **kwargs)
+
+    def dead_letter_poison(self, args: Any, kwargs: Any, lost: int) -> None:
+        from pipelines.publish import dead_letter
+
+        ctx = self.ctx
+        dead_letter(
+            client=ctx.redis,
+            keys=ctx.keys,
+            maxlen=ctx.settings.dlq_maxlen,
+            input=f"task {self.name} {self.request.id}",
+            stage="worker",
+            error=f"the task was started {lost} times and never finished (its worker died)",
+            error_type="PoisonMessage",
+            payload={"task": self.name, "args": list(args), "kwargs": kwargs},
+        )
 
 
 def create_app(settings: Settings, redis_url: str) -> ArmswatchApp:
@@ -42,23 +74,53 @@ def create_app(settings: Settings, redis_url: str) -> ArmswatchApp:
         # Acknowledge after the task ran: a worker killed mid-task leaves the message to
         # be redelivered, and publishing is idempotent, so redelivery adds nothing twice.
         task_acks_late=True,
+        # A pool child killed mid-task (OOM, hard time limit) requeues its message too.
         task_reject_on_worker_lost=True,
         # Tasks are long (NLP); prefetching more would strand messages on a busy worker.
         worker_prefetch_multiplier=1,
+        # Soft limit: the task gets SoftTimeLimitExceeded and can dead-letter cleanly;
+        # hard limit: the child is killed (a C extension stuck in a loop ignores signals).
         task_soft_time_limit=settings.task_soft_time_limit,
         task_time_limit=settings.task_time_limit,
-        task_annotations={
-            "armswatch.*": {
-                "max_retries": settings.max_retries,
-                "retry_backoff_max": settings.retry_backoff_max,
-            }
+        task_annotations={"armswatch.*": {"max_retries": settings.max_retries}},
+        broker_transport_options={
+            # Unacknowledged messages go back to the queue after this: longer than any
+            # countdown plus a run (Settings checks it), shorter than an operator's patience.
+            "visibility_timeout": settings.visibility_timeout_seconds,
+            # Look for them every restore_interval seconds (kombu scans every 10th call by
+            # default, which makes a 10 s interval 100 s).
+            "unacked_restore_interval": settings.restore_interval_seconds,
+            "unacked_restore_throttle": 1,
+            # A broker that vanished without closing the socket must not hang a publish.
+            "socket_timeout": 30,
+            "socket_connect_timeout": 10,
+            "health_check_interval": 30,
         },
-        # Redelivery of unacknowledged messages happens after this; longer than any task.
-        broker_transport_options={"visibility_timeout": 4 * settings.task_time_limit},
+        # The result store answers `replay --queue`; a day is enough to collect results.
         result_expires=24 * 3600,
+        result_backend_transport_options={"retry_policy": {"timeout": 30.0}},
+        redis_backend_health_check_interval=30,
+        # Redis restarting must never end the worker: retry connecting forever.
         broker_connection_retry_on_startup=True,
+        broker_connection_max_retries=None,
+        # Enqueueing (poll_feed -> fetch_article, webhooks) retries while Redis comes back.
+        task_publish_retry=True,
+        task_publish_retry_policy={
+            "max_retries": 10,
+            "interval_start": 0.2,
+            "interval_step": 0.5,
+            "interval_max": 3,
+        },
+        # On a lost broker connection, let running tasks finish: their output is idempotent
+        # and their messages are redelivered anyway if the acknowledgement cannot be sent.
+        worker_cancel_long_running_tasks_on_connection_loss=False,
+        # Replace a pool child after N tasks: memory stays flat over months of running.
+        worker_max_tasks_per_child=settings.worker_max_tasks_per_child,
         worker_hijack_root_logger=False,
         task_default_queue="armswatch",
+        # Events for Flower and `celery events` (cheap: a few Redis publishes per task).
+        worker_send_task_events=True,
+        task_send_sent_event=True,
     )
     app.armswatch = Context(settings=settings, redis_url=redis_url)
     # subscriptions.yaml is validated now: a bad file stops the start (ConfigError, exit 2).

@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from pydantic import AliasChoices, Field, ValidationError
+from pydantic import AliasChoices, Field, ValidationError, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -69,6 +69,21 @@ class Settings(BaseSettings):
     task_time_limit: int = Field(default=180, ge=1)
     max_retries: int = Field(default=5, ge=0)
     retry_backoff_max: int = Field(default=600, ge=1)
+    # A message taken by a worker and not acknowledged within this long goes back to the
+    # queue (the worker is presumed dead). It must exceed every countdown plus a task's run,
+    # or a retry waiting for its time would be handed to a second worker as well.
+    visibility_timeout_seconds: int = Field(default=3600, ge=2)
+    # Every task countdown (retry backoff, Retry-After, a busy host) is cut to this; a longer
+    # wait is taken in steps (the task comes back, finds it must wait more, and defers again).
+    max_countdown_seconds: int = Field(default=1800, ge=1)
+    # How often each worker looks for messages whose visibility timeout has passed.
+    restore_interval_seconds: int = Field(default=10, ge=1)
+    # A message whose worker died this many times while running it is dead-lettered, not
+    # run again (a story that crashes the parser must not take workers down forever).
+    max_deliveries: int = Field(default=3, ge=1)
+    # A worker's child process is replaced after this many tasks: whatever a library holds
+    # on to (caches, fragmentation) is given back, and memory stays flat over months.
+    worker_max_tasks_per_child: int = Field(default=500, ge=1)
 
     # Fetching and webhooks refuse private, loopback and link-local addresses unless this is
     # set (local test receivers); cloud metadata addresses are refused always.
@@ -129,6 +144,28 @@ class Settings(BaseSettings):
     near_duplicate_ttl_seconds: int = Field(default=7 * 24 * 3600, ge=60)
     # How often `armswatch beat` looks for due feeds.
     beat_tick_seconds: float = Field(default=1.0, gt=0)
+
+    @model_validator(mode="after")
+    def _countdowns_fit_visibility(self) -> Settings:
+        # Redis has no real acknowledgements: kombu hands an unacknowledged message to
+        # another worker after the visibility timeout, including one that is only waiting
+        # for its countdown (an ETA task). Any countdown plus a run must fit inside it.
+        longest = self.max_countdown_seconds + self.task_time_limit
+        if self.visibility_timeout_seconds <= longest:
+            raise ValueError(
+                f"visibility_timeout_seconds ({self.visibility_timeout_seconds}) must exceed "
+                f"max_countdown_seconds + task_time_limit ({longest})"
+            )
+        if self.task_soft_time_limit >= self.task_time_limit:
+            raise ValueError(
+                f"task_soft_time_limit ({self.task_soft_time_limit}) must be below "
+                f"task_time_limit ({self.task_time_limit}), so a task can clean up first"
+            )
+        return self
+
+    def countdown(self, seconds: float) -> float:
+        """A task countdown, cut to what the visibility timeout allows."""
+        return max(0.0, min(float(seconds), float(self.max_countdown_seconds)))
 
     @property
     def feeds_file(self) -> Path:

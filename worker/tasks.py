@@ -79,17 +79,21 @@ class ProcessTask(ArmswatchTask):
                 log.error("dead_letter_failed", input=label, error=str(exc))
 
 
-@shared_task(
-    bind=True,
-    base=ProcessTask,
-    name="armswatch.process_batch",
-    autoretry_for=RETRYABLE,
-    retry_backoff=True,
-    retry_backoff_max=600,
-    retry_jitter=True,
-)
+@shared_task(bind=True, base=ProcessTask, name="armswatch.process_batch")
 def process_batch(self: ProcessTask, payloads: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Extract, clean, tag and publish a batch of inputs; return what became of each."""
+    try:
+        return _process_batch(self, payloads)
+    except RETRYABLE as exc:
+        # Redis away, or a transient failure: again later, then the dead-letter stream
+        # (on_failure). By hand, so that the countdown follows the settings' caps.
+        s = self.ctx.settings
+        wait = backoff(self.request.retries, base=1.0, cap=s.retry_backoff_max)
+        log.warning("batch_retry", retries=self.request.retries, error=str(exc), retry_in=wait)
+        raise self.retry(exc=exc, countdown=s.countdown(wait), max_retries=s.max_retries) from exc
+
+
+def _process_batch(self: ProcessTask, payloads: list[dict[str, Any]]) -> list[dict[str, Any]]:
     ctx = self.ctx
     inputs = [from_payload(p) for p in payloads]
     results = process(inputs, tagger=ctx.tagger, rules=ctx.rules, clock=ctx.clock)
@@ -225,7 +229,9 @@ def deliver_webhook(
             cap=settings.webhook_backoff_max,
             retry_after=exc.retry_after if isinstance(exc, RateLimited) else None,
         )
-        raise self.retry(exc=exc, countdown=wait, max_retries=settings.webhook_max_retries) from exc
+        raise self.retry(
+            exc=exc, countdown=settings.countdown(wait), max_retries=settings.webhook_max_retries
+        ) from exc
     ctx.redis.set(marker, status, ex=settings.seen_ttl_seconds)
     log.info("webhook_delivered", subscription=subscription, entry_id=entry_id, status=status)
     return status
@@ -318,7 +324,8 @@ def poll_feed(self: ArmswatchTask, feed: dict[str, Any]) -> dict[str, Any]:
     try:
         report = live.poll_feed(ctx, config)
     except HostBusy as exc:
-        raise self.retry(countdown=exc.retry_after, max_retries=UNBOUNDED) from exc
+        countdown = ctx.settings.countdown(exc.retry_after)
+        raise self.retry(countdown=countdown, max_retries=UNBOUNDED) from exc
     except TransientError as exc:  # recorded in the feed's state; the schedule retries it
         return {"feed": config.name, "status": "failed", "error": str(exc), "tasks": []}
     task = self.app.tasks[fetch_article.name]
@@ -341,7 +348,8 @@ def fetch_article(self: ArmswatchTask, job: dict[str, Any]) -> dict[str, Any]:
     try:
         outcome = live.fetch_article(ctx, entry, route=route)
     except HostBusy as exc:  # our own politeness: come back when the host is free
-        raise self.retry(countdown=exc.retry_after, max_retries=UNBOUNDED) from exc
+        countdown = ctx.settings.countdown(exc.retry_after)
+        raise self.retry(countdown=countdown, max_retries=UNBOUNDED) from exc
     except RETRYABLE as exc:
         error = exc if isinstance(exc, TransientError) else TransientError(str(exc))
         if entry.attempt >= ctx.settings.max_retries:
@@ -351,7 +359,7 @@ def fetch_article(self: ArmswatchTask, job: dict[str, Any]) -> dict[str, Any]:
             again = entry.model_copy(update={"attempt": entry.attempt + 1})
             raise self.retry(
                 args=(again.model_dump(mode="json"),),
-                countdown=live.retry_delay(ctx, error, again.attempt),
+                countdown=ctx.settings.countdown(live.retry_delay(ctx, error, again.attempt)),
                 max_retries=UNBOUNDED,
             ) from exc
     return {
