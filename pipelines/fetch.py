@@ -210,7 +210,9 @@ def parse_feed(data: bytes, *, url: str, content_type: str | None = None) -> Par
         try:
             absolute = urljoin(url, link.strip())
             canonical = canonical_url(absolute)
-        except InputRejected:  # UnsafeURL too: a javascript: link is a bad entry, not a bad feed
+        # UnsafeURL too: a javascript: link is a bad entry, not a bad feed; ValueError: a
+        # link urljoin cannot read ("http://[::1").
+        except (InputRejected, ValueError):
             skipped += 1
             continue
         summary = item.get("summary") or next(
@@ -223,7 +225,9 @@ def parse_feed(data: bytes, *, url: str, content_type: str | None = None) -> Par
                 url=canonical,
                 title=html_to_text(item.get("title")),
                 summary=html_to_text(summary),
-                published=_iso(item.get("published_parsed") or item.get("updated_parsed")),
+                # dict.get: FeedParserDict maps a missing updated_parsed to published_parsed
+                # itself, with a DeprecationWarning.
+                published=_iso(item.get("published_parsed") or dict.get(item, "updated_parsed")),
             )
         )
     warning = f"{type(problem).__name__}: {problem}" if problem is not None else None

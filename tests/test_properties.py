@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from pipelines.clean import default_rules
 from pipelines.decode import decode
 from pipelines.errors import ArmswatchError, InputRejected
+from pipelines.fetch import ParsedFeed, parse_feed
 from pipelines.pipeline import process
 from pipelines.record import Source, Story
 from pipelines.tag import Tagger
@@ -101,3 +102,61 @@ def test_any_bytes_decode_or_are_rejected(data: bytes) -> None:
 def test_edge_cases(tagger: Tagger, text: str) -> None:
     _run(tagger, text, "text")
     _run(tagger, text, "html")
+
+
+# --- feed XML -------------------------------------------------------------------------------
+
+LINKS = st.sampled_from(
+    [
+        "https://news.example/a.html",
+        "/relative/b.html",
+        "javascript:alert(1)",
+        "http://127.0.0.1/private",
+        "",
+        "https://news.example/c.html?utm_source=x&amp;id=3",
+        "ftp://files.example/x",
+        "http://[::1",
+    ]
+)
+ITEM = st.builds(
+    lambda title, link, summary, junk: (
+        f"<item><title>{title}</title><link>{link}</link>"
+        f"<description>{summary}</description>{junk}</item>"
+    ),
+    st.one_of(NEWS, st.text(max_size=30)),
+    LINKS,
+    st.one_of(NEWS, st.text(max_size=60)),
+    st.sampled_from(["", "<guid>1</guid>", "<pubDate>not a date</pubDate>", "<item>", "]]>"]),
+)
+FEED = st.builds(
+    lambda decl, items, tail: (
+        f'{decl}<rss version="2.0"><channel><title>t</title>{"".join(items)}{tail}'
+    ).encode("utf-8", "surrogatepass"),
+    st.sampled_from(
+        [
+            '<?xml version="1.0" encoding="utf-8"?>',
+            '<?xml version="1.0" encoding="iso-8859-1"?>',  # declared wrong: bytes are UTF-8
+            '<?xml version="1.0" encoding="nonsense"?>',
+            "",
+        ]
+    ),
+    st.lists(ITEM, max_size=8),
+    st.sampled_from(["</channel></rss>", "", "</channel>", "<unclosed"]),
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(data=st.one_of(FEED, st.binary(max_size=2048)))
+def test_any_feed_bytes_parse_or_are_rejected_with_a_reason(data: bytes) -> None:
+    outcome: ParsedFeed | InputRejected
+    try:
+        outcome = parse_feed(data, url="https://news.example/feed.xml")
+    except InputRejected as exc:
+        outcome = exc
+    if isinstance(outcome, InputRejected):
+        assert outcome.input == "https://news.example/feed.xml" and outcome.reason
+        return
+    for entry in outcome.entries:
+        # Every entry kept is fetchable: an absolute http(s) URL, canonical form alongside.
+        assert entry.link.startswith(("http://", "https://")), entry.link
+        assert entry.url.startswith(("http://", "https://")) and entry.entry_id
