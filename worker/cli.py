@@ -209,8 +209,26 @@ def _app(settings: Settings) -> Iterator[Any]:
     help="Serve the files as a news site on loopback (RSS + one page per story) and run "
     "the live path (poll, fetch, extract, dedup, tag, publish) against it.",
 )
+@click.option(
+    "--queue",
+    is_flag=True,
+    help="Send the batches to the running workers (`armswatch worker`) instead of running "
+    "them here, and wait until every one is done.",
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=1),
+    help="With --queue: give up when no batch finished for this many seconds [wait forever].",
+)
 @click.pass_obj
-def replay(state: State, paths: tuple[str, ...], processes: int | None, via_http: bool) -> None:
+def replay(
+    state: State,
+    paths: tuple[str, ...],
+    processes: int | None,
+    via_http: bool,
+    queue: bool,
+    timeout: float | None,
+) -> None:
     """Replay files or folders (default seeds/) through the live pipeline into Redis."""
     from .replay import Replayer, replay_plan
 
@@ -221,6 +239,8 @@ def replay(state: State, paths: tuple[str, ...], processes: int | None, via_http
         _replay_via_http(settings, files, failed=bool(problems))
     inputs, unreadable = read_inputs([str(f) for f in files], settings)
     problems.extend(unreadable)
+    if queue:
+        _replay_queued(settings, inputs, problems, timeout=timeout)
     rows: list[dict[str, Any]] = []
     size, processes = replay_plan(len(inputs), settings, processes)
     batches = [[to_payload(s) for s in inputs[i : i + size]] for i in range(0, len(inputs), size)]
@@ -241,6 +261,42 @@ def replay(state: State, paths: tuple[str, ...], processes: int | None, via_http
     sys.exit(EXIT_REJECTED if problems else EXIT_OK)
 
 
+def _replay_queued(
+    settings: Settings, inputs: Sequence[Story], problems: list[Problem], *, timeout: float | None
+) -> NoReturn:
+    """replay --queue: one message per batch to the workers, then wait for every result."""
+    from .replay import enqueue, wait_for
+
+    size = settings.replay_batch_files
+    batches = [[to_payload(s) for s in inputs[i : i + size]] for i in range(0, len(inputs), size)]
+    rows: list[dict[str, Any]] = []
+    with _app(settings) as app:
+        task_ids = enqueue(app, batches)
+        click.echo(
+            f"Queued {len(inputs)} files as {len(task_ids)} tasks; waiting for the workers "
+            "(`armswatch worker`).",
+            err=True,
+        )
+        sizes = dict(zip(task_ids, (len(b) for b in batches), strict=True))
+        with _progress() as progress:
+            bar = progress.add_task("processed by workers", total=len(inputs))
+            try:
+                for done in wait_for(app, task_ids, idle_timeout=timeout):
+                    if done.error:  # the task failed for good: its inputs are in the DLQ
+                        problems.append(Problem(f"task {done.task_id}", done.error))
+                    for summary in done.summaries:
+                        rows.append(summary)
+                        if summary["error"]:
+                            problems.append(Problem(summary["input"], summary["error"]))
+                    progress.advance(bar, sizes[done.task_id])
+            except TimeoutError as exc:
+                problems.append(Problem("replay --queue", str(exc)))
+    rows.sort(key=lambda r: r["input"])
+    _print_replay_table(rows, processes=None)
+    report(problems)
+    sys.exit(EXIT_REJECTED if problems else EXIT_OK)
+
+
 def _progress() -> Progress:
     return Progress(
         TextColumn("[progress.description]{task.description}"),
@@ -252,7 +308,11 @@ def _progress() -> Progress:
     )
 
 
-def _print_replay_table(rows: Sequence[dict[str, Any]], *, processes: int) -> None:
+# Beyond this many files the table would scroll past: the totals say it all.
+_TABLE_MAX_ROWS = 200
+
+
+def _print_replay_table(rows: Sequence[dict[str, Any]], *, processes: int | None) -> None:
     table = Table(title="replay", title_justify="left", show_lines=False)
     for column in ("file", "stories", "relevant", "transfers", "published", "alerts"):
         table.add_column(column, overflow="fold")
@@ -285,7 +345,8 @@ def _print_replay_table(rows: Sequence[dict[str, Any]], *, processes: int) -> No
             published,
             "\n".join(a for s in stories for a in s.get("alerts", [])) or "-",
         )
-    stdout.print(table)
+    if len(rows) <= _TABLE_MAX_ROWS:
+        stdout.print(table)
     alerts = Counter(
         a.split(" ")[0] for row in rows for s in row["stories"] for a in s.get("alerts", [])
     )
@@ -298,7 +359,10 @@ def _print_replay_table(rows: Sequence[dict[str, Any]], *, processes: int) -> No
         stdout.print(
             f"{total} stories from {len(rows)} files: {new} new, {total - new} already seen."
         )
-    stdout.print(f"Replayed on {processes} process{'es' if processes != 1 else ''}.")
+    if processes is None:
+        stdout.print("Processed by the workers (--queue).")
+    else:
+        stdout.print(f"Replayed on {processes} process{'es' if processes != 1 else ''}.")
 
 
 # --- live monitoring --------------------------------------------------------------------

@@ -66,6 +66,8 @@ class EmbeddedRedis:
         self.data_dir = data_dir.resolve()
         self.port = port
         self.url: str | None = None
+        # Kept across stop() and start(): a restarted server is the same server to clients.
+        self.password = secrets.token_hex(16)
         self._process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -75,8 +77,8 @@ class EmbeddedRedis:
     def start(self) -> str:
         """Start the server and wait until it answers; return its URL."""
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        port = self.port or _free_port()
-        password = secrets.token_hex(16)
+        port = self.port = self.port or _free_port()
+        password = self.password
         conf = self.data_dir / "redis.conf"
         conf.write_text(
             "\n".join(

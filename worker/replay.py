@@ -8,6 +8,9 @@
               stage clock and its peak RSS (the benchmark reads those)
 
 With one process the batches run in the calling process, the same way.
+
+`replay --queue` instead sends each batch as a `process_batch` message to the running
+workers (`enqueue`) and waits for their results (`wait_for`).
 """
 
 from __future__ import annotations
@@ -17,15 +20,21 @@ import math
 import multiprocessing
 import os
 import resource
-from collections.abc import Iterable, Iterator
+import time
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
+
+import redis
+import structlog
+from celery import states
 
 from .celery_app import ArmswatchApp
 from .context import prepare_fork, single_blas_thread
 from .settings import Settings
 
 Payloads = list[dict[str, Any]]
+log = structlog.get_logger("armswatch.replay")
 
 
 @dataclass(frozen=True)
@@ -109,3 +118,74 @@ def _child_start(app: ArmswatchApp) -> None:
 def _child_run(batch: Payloads) -> BatchDone:
     assert _child_app is not None, "the pool initializer sets the app"
     return _run(_child_app, batch)
+
+
+# --- replay --queue: the batches as messages, for whatever workers are running ---------------
+
+
+@dataclass(frozen=True)
+class TaskDone:
+    """A finished `process_batch` message: its summaries, or why it failed."""
+
+    task_id: str
+    summaries: list[dict[str, Any]]
+    error: str | None = None
+
+
+def enqueue(app: ArmswatchApp, batches: Iterable[Payloads]) -> list[str]:
+    """One `process_batch` message per batch; their task ids, in order."""
+    from .tasks import process_batch
+
+    task = app.tasks[process_batch.name]
+    return [task.apply_async(args=(batch,)).id for batch in batches]
+
+
+def wait_for(
+    app: ArmswatchApp,
+    task_ids: Sequence[str],
+    *,
+    poll_seconds: float = 0.5,
+    idle_timeout: float | None = None,
+) -> Iterator[TaskDone]:
+    """Each task as it finishes, in any order, until all have.
+
+    Reads the result store directly (one MGET per round) rather than through AsyncResult:
+    a Redis restart or a worker killed mid-run is waited out here, not raised, since the
+    messages are still in Redis and a worker will finish them. `idle_timeout`: give up
+    (TimeoutError) when nothing finished for this long.
+    """
+    backend = app.backend
+    pending = list(task_ids)
+    last_progress = time.monotonic()
+    while pending:
+        try:
+            finished = list(_finished(backend, pending))
+        except (redis.RedisError, OSError) as exc:
+            log.warning("result_store_unavailable", error=str(exc))
+            finished = []
+        if finished:
+            last_progress = time.monotonic()
+            done = {t.task_id for t in finished}
+            pending = [t for t in pending if t not in done]
+            yield from finished
+        elif idle_timeout is not None and time.monotonic() - last_progress > idle_timeout:
+            raise TimeoutError(
+                f"no task finished for {idle_timeout:.0f} s; {len(pending)} of "
+                f"{len(task_ids)} still queued or running (is `armswatch worker` running?)"
+            )
+        if pending:
+            time.sleep(poll_seconds)
+
+
+def _finished(backend: Any, task_ids: Sequence[str]) -> Iterator[TaskDone]:
+    for start in range(0, len(task_ids), 500):
+        chunk = task_ids[start : start + 500]
+        values = backend.mget([backend.get_key_for_task(t) for t in chunk])
+        for task_id, value in zip(chunk, values, strict=True):
+            if value is None:
+                continue
+            meta = backend.decode_result(value)
+            if meta["status"] == states.SUCCESS:
+                yield TaskDone(task_id, list(meta["result"]))
+            elif meta["status"] in states.READY_STATES:  # failed: its inputs are dead-lettered
+                yield TaskDone(task_id, [], error=f"{meta['status']}: {meta.get('result')}")

@@ -1,0 +1,209 @@
+"""Fault tests: real redis-server, real `armswatch worker` and `armswatch replay --queue`
+processes. A worker SIGKILLed mid-run, and Redis restarted mid-run, lose nothing and
+publish nothing twice: late acks, the visibility timeout and idempotent publishing at work.
+
+Deadlines here only bound a hung run; no test asserts how fast anything is.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+import redis
+
+from bench.corpus import mixed
+from pipelines.clean import default_rules
+from pipelines.pipeline import process
+from pipelines.record import Source, Story
+from pipelines.tag import Tagger
+from worker.redis_server import EmbeddedRedis
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# Short enough that a killed worker's messages come back within the test, long enough
+# for any batch to finish (Settings insists: visibility > countdown + hard time limit).
+FAST_RECOVERY = {
+    "ARMSWATCH_VISIBILITY_TIMEOUT_SECONDS": "45",
+    "ARMSWATCH_MAX_COUNTDOWN_SECONDS": "5",
+    "ARMSWATCH_TASK_TIME_LIMIT": "35",
+    "ARMSWATCH_TASK_SOFT_TIME_LIMIT": "30",
+    "ARMSWATCH_RESTORE_INTERVAL_SECONDS": "2",
+}
+
+
+def write_corpus(folder: Path, stories: int) -> list[Path]:
+    """About `stories` stories (5% about arms transfers) as .txt and .html files."""
+    folder.mkdir()
+    paths = []
+    for n, item in enumerate(mixed(stories)):
+        path = folder / f"{n:05d}.{'html' if item.raw_format == 'html' else 'txt'}"
+        path.write_text(item.raw, encoding="utf-8")
+        paths.append(path)
+    return paths
+
+
+def undisturbed_ids(paths: list[Path], tagger: Tagger) -> set[str]:
+    """The story ids an undisturbed run publishes: the same stages, in this process."""
+    inputs = [
+        Story(
+            source=Source(kind="file", path=str(p)),
+            raw=p.read_text(encoding="utf-8"),
+            raw_format="html" if p.suffix == ".html" else "text",
+        )
+        for p in paths
+    ]
+    results = process(inputs, tagger=tagger, rules=default_rules())
+    assert all(r.error is None for r in results)
+    return {s.id for r in results for s in r.stories}
+
+
+def tagged_ids(client: redis.Redis) -> list[str]:
+    return [fields["id"] for _, fields in client.xrange("armswatch:tagged")]
+
+
+class Processes:
+    """armswatch commands as child processes, each in a session of its own (so that a
+    SIGKILL takes the worker's pool children too), stopped at the end of the test."""
+
+    def __init__(self, env: dict[str, str], logs: Path):
+        self.env = env
+        self.logs = logs
+        self.started: list[subprocess.Popen[bytes]] = []
+
+    def start(self, name: str, *args: str) -> subprocess.Popen[bytes]:
+        log = (self.logs / f"{name}-{len(self.started)}.log").open("wb")
+        child = subprocess.Popen(
+            [sys.executable, "-m", "worker", *args],
+            cwd=ROOT,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        self.started.append(child)
+        return child
+
+    def log(self, process: subprocess.Popen[bytes]) -> str:
+        index = self.started.index(process)
+        [path] = self.logs.glob(f"*-{index}.log")
+        return path.read_text(errors="replace")[-3000:]
+
+    def stop_all(self) -> None:
+        for child in self.started:
+            if child.poll() is None:
+                os.killpg(child.pid, signal.SIGTERM)
+        for child in self.started:
+            try:
+                child.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(child.pid, signal.SIGKILL)
+                child.wait()
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[EmbeddedRedis]:
+    """A redis-server of this test alone (AOF on), which the test may restart."""
+    embedded = EmbeddedRedis(tmp_path / "redis")
+    embedded.start()
+    yield embedded
+    embedded.stop()
+
+
+@pytest.fixture
+def procs(server: EmbeddedRedis, tmp_path: Path) -> Iterator[Processes]:
+    config = tmp_path / "config"  # no subscriptions: publishing is what is under test
+    config.mkdir()
+    env = {
+        **os.environ,
+        **FAST_RECOVERY,
+        "REDIS_URL": str(server.url),
+        "ARMSWATCH_CONFIG_DIR": str(config),
+        "ARMSWATCH_DATA_DIR": str(tmp_path / "data"),
+        "PYTHONUNBUFFERED": "1",
+    }
+    running = Processes(env, tmp_path)
+    yield running
+    running.stop_all()
+
+
+def wait_until(condition: Callable[[], bool], *, deadline: float, what: str) -> None:
+    end = time.monotonic() + deadline
+    while not condition():
+        if time.monotonic() > end:
+            raise AssertionError(f"gave up waiting for {what} after {deadline:.0f} s")
+        time.sleep(0.2)
+
+
+def count_tagged(url: str) -> int:
+    try:
+        with redis.Redis.from_url(url, socket_timeout=2) as client:
+            return int(client.xlen("armswatch:tagged"))
+    except redis.RedisError:
+        return -1
+
+
+def test_a_worker_killed_mid_run_loses_nothing_and_duplicates_nothing(
+    server: EmbeddedRedis, procs: Processes, tmp_path: Path, tagger: Tagger
+) -> None:
+    paths = write_corpus(tmp_path / "corpus", 1010)
+    expected = undisturbed_ids(paths, tagger)
+    assert len(expected) >= 1000
+    url = str(server.url)
+
+    first = procs.start("worker", "worker", "--concurrency", "2")
+    replay = procs.start(
+        "replay", "replay", "--queue", "--timeout", "600", str(tmp_path / "corpus")
+    )
+    wait_until(lambda: count_tagged(url) >= 250, deadline=600, what="a quarter published")
+
+    os.killpg(first.pid, signal.SIGKILL)  # the worker and its pool, with tasks in hand
+    first.wait()
+    at_kill = count_tagged(url)
+    assert at_kill < len(expected), "the worker was killed after the run had ended"
+
+    procs.start("worker", "worker", "--concurrency", "2")
+    assert replay.wait(timeout=900) == 0, procs.log(replay)
+
+    with redis.Redis.from_url(url, decode_responses=True) as client:
+        ids = tagged_ids(client)
+    assert len(ids) == len(set(ids)), "a story was published twice"
+    assert set(ids) == expected
+
+
+def test_redis_restarted_mid_run_keeps_what_it_acknowledged_and_the_worker_resumes(
+    server: EmbeddedRedis, procs: Processes, tmp_path: Path, tagger: Tagger
+) -> None:
+    paths = write_corpus(tmp_path / "corpus", 600)
+    expected = undisturbed_ids(paths, tagger)
+    url = str(server.url)
+
+    worker = procs.start("worker", "worker", "--concurrency", "2")
+    replay = procs.start(
+        "replay", "replay", "--queue", "--timeout", "600", str(tmp_path / "corpus")
+    )
+    wait_until(lambda: count_tagged(url) >= 100, deadline=600, what="100 stories published")
+
+    with redis.Redis.from_url(url, decode_responses=True) as client:
+        before = tagged_ids(client)
+    server.stop()  # SHUTDOWN: the append-only file is flushed, as on `docker compose restart`
+    time.sleep(3)  # the worker and replay see the connection refused meanwhile
+    server.start()
+
+    with redis.Redis.from_url(url, decode_responses=True) as client:
+        after_restart = tagged_ids(client)
+    assert after_restart[: len(before)] == before, "an acknowledged write was lost"
+    assert len(before) < len(expected), "Redis was restarted after the run had ended"
+
+    assert replay.wait(timeout=900) == 0, procs.log(replay)
+    assert worker.poll() is None, "the worker did not survive the restart"
+    with redis.Redis.from_url(url, decode_responses=True) as client:
+        ids = tagged_ids(client)
+    assert len(ids) == len(set(ids)), "a story was published twice"
+    assert set(ids) == expected
