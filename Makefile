@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install replay test lint typecheck pytest bench quality clean
+.PHONY: install replay test lint typecheck pytest bench bench-memory quality clean
 
 install: $(STAMP)
 
@@ -36,6 +36,9 @@ quality: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.run
+
+bench-memory: $(STAMP)
+	$(BIN)/python -m bench.memory
 
 clean:
 	rm -rf $(VENV) .armswatch .pytest_cache .mypy_cache .ruff_cache
