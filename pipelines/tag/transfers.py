@@ -210,12 +210,14 @@ class Extractor:
             # "Russia's own production" is domestic, unless someone "helped Russia build its own".
             return ("production", False) if helped or not _own(token) else (None, False)
         nodes = [token, *chain]
-        for node in nodes:
+        for below, node in zip([None, *nodes], nodes, strict=False):
             lemma = node.lemma_.lower()
             if lemma in _REPORTING and node is not token:
                 break
-            negated = any(c.dep_ == "neg" or (c.dep_ == "det" and c.lower_ == "no")
-                          for c in node.children)  # fmt: skip
+            # "has not bought X and relies on Y": the first verb's "not" is not the second's.
+            own_clause = not (below is not None and below.dep_ == "conj" and below.pos_ == "VERB")
+            negated = own_clause and any(c.dep_ == "neg" or (c.dep_ == "det" and c.lower_ == "no")
+                                         for c in node.children)  # fmt: skip
             if negated or lemma in self.t.negating:
                 return None, lemma in self.t.denial_verbs
         if frame in ("want", "offer"):

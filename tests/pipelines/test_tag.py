@@ -104,6 +104,16 @@ CASES: list[tuple[str, str, list[T]]] = [
         "Saudi-operated Wing Loong II drones flew over Yemen, China's state media showed.",
         [("CN", "SA", "drone", "delivered", False)],
     ),
+    (
+        "asked-for",
+        "Officials in Washington said Qatar has asked for up to 12 MQ-9B drones.",
+        [("US", "QA", "drone", "sought", False)],
+    ),
+    (
+        "negation-stays-in-its-clause",
+        "Jordan has not bought Turkish drones and relies on Chinese CH-4 drones instead.",
+        [("CN", "JO", "drone", "delivered", False)],
+    ),
 ]
 
 # Texts that report no transfer at all.
