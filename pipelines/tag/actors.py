@@ -244,6 +244,12 @@ class DocIndex:
             code = self.persons.get(token.text)
             if code and code not in exclude:
                 return code
+        # "Croatia, which bought Rafales": a relative pronoun is the noun its clause hangs on.
+        if token.lower_ in ("which", "who", "that") and token.head.dep_ == "relcl":
+            noun = token.head.head
+            if noun.i < token.i:
+                return self.resolve(noun, allow_anaphora=allow_anaphora, exclude=exclude,
+                                    depth=depth + 1)  # fmt: skip
         # Modifiers: "Bolivia's minister", "the Bolivian minister", "Iran drones".
         for child in sorted(token.children, key=lambda c: -c.i):
             if child.dep_ in _MODIFIER_DEPS and child.i < token.i:

@@ -548,6 +548,9 @@ class Extractor:
                     found += [
                         w for w in self.index.weapons_in(_np_tokens(sibling)) if w not in found
                     ]
+            # "received CH-92A drones alongside Chinese air defence systems": a second theme.
+            for obj in _preps([token, theme_tok], ("alongside",)):
+                found += [w for w in self.index.weapons_in(_np_tokens(obj)) if w not in found]
         if not found and token.pos_ in ("NOUN", "PROPN"):
             found = self.index.weapons_in(_np_tokens(token))
         if not found and production:

@@ -114,6 +114,25 @@ CASES: list[tuple[str, str, list[T]]] = [
         "Jordan has not bought Turkish drones and relies on Chinese CH-4 drones instead.",
         [("CN", "JO", "drone", "delivered", False)],
     ),
+    (
+        "relative-clause-subject",
+        "The deal worried Greece, which bought 24 used Rafale jets from France in 2021.",
+        [("FR", "GR", "aircraft", "delivered", False)],
+    ),
+    (
+        "reluctance-is-no-transfer",
+        "Egypt bought Wing Loong drones from China while Washington was reluctant to sell "
+        "armed drones to Cairo.",
+        [("CN", "EG", "drone", "delivered", False)],
+    ),
+    (
+        "alongside-a-second-theme",
+        "Bolivia received Mohajer-6 drones from Iran alongside Iranian air defence systems.",
+        [
+            ("IR", "BO", "drone", "delivered", False),
+            ("IR", "BO", "air_defense", "delivered", False),
+        ],
+    ),
 ]
 
 # Texts that report no transfer at all.
