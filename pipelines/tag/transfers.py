@@ -39,6 +39,12 @@ _REPORTING = frozenset({"say", "tell", "report", "state", "claim", "announce", "
 _RECIPIENT_PREPS = ("to", "for", "into", "towards", "toward")
 _LOCATION_PREPS = ("in", "on", "at", "inside", "near", "outside")
 _LIST_PREPS = ("including", "like", "such", "along", "plus")
+# Supply verbs whose object is the party supplied: "equipped the army with drones".
+_EQUIP = frozenset({"equip", "arm", "rearm", "re-equip"})
+# "Iranian-made", "Chinese-built": the state word names the maker.
+_MADE_WORDS = frozenset(
+    {"made", "built", "designed", "produced", "manufactured", "supplied", "developed", "origin"}
+)
 _GENERIC_THEMES = frozenset({"weapon", "weapons", "arm", "arms", "equipment", "system", "systems",
                              "hardware", "munition", "munitions", "supplies", "them", "it",
                              "these", "those", "they", "one", "ones", "model", "models", "unit",
@@ -297,9 +303,23 @@ class Extractor:
         theme_tok = self._theme_token(token)
         resolve = self.index.resolve
 
-        # The party in subject position (the agent of a passive, or the noun's owner).
+        # "a battalion equipped with SPYDER systems", "forces were armed with drones": the
+        # equipped noun is the recipient; the supplier is the agent or the weapons' maker.
+        holder = None
+        if frame == "supply" and token.lemma_.lower() in _EQUIP and token.tag_ == "VBN":
+            holder = token.head if token.dep_ in ("acl", "amod") else _child(token, "nsubjpass")
         agent = _agent(token)
-        if agent is not None:
+        if holder is not None:
+            owner = resolve(holder)
+            if owner is None and holder.dep_ == "dobj":
+                # "the army activated a battalion equipped with": the battalion is the army's.
+                subj = _subject(holder.head, [])
+                owner = resolve(subj) if subj is not None else None
+            r.add("recipient", [owner], "syntax")
+            theme_tok = next(iter(_preps([token], ("with",))), theme_tok)
+            if agent is not None:
+                r.add("supplier", (resolve(a) for a in _conjuncts(agent)), "syntax")
+        elif agent is not None:
             r.add(subject_side, (resolve(a) for a in _conjuncts(agent)), "syntax")
         elif noun:
             r.add(subject_side, [self._owner(token)], "syntax")
@@ -318,7 +338,7 @@ class Extractor:
             if subj is not None:
                 basis = "syntax" if self.index.actor_at(subj.i) else "coref"
                 r.add(subject_side, (resolve(s) for s in _conjuncts(subj)), basis)
-        if not r.codes(subject_side):
+        if not r.codes(subject_side) and holder is None:
             # "An Iranian deal to supply Bolivia": the deal's owner does the supplying.
             for node in chain:
                 if node.pos_ in ("NOUN", "PROPN"):
@@ -621,6 +641,8 @@ class Extractor:
                 and not a.operated
                 and (a.kind in ("state", "company", "organ"))
             ):
+                if self._holder_of(t, a.code, w):
+                    return []  # whose it is, not where from: the text does not say the maker
                 found.append((a.code, "origin"))
         if found:
             return found[-1:]
@@ -660,6 +682,14 @@ class Extractor:
                 if found:
                     return found
         return []
+
+    def _holder_of(self, t: Token, code: str, w: WeaponMention) -> bool:
+        """ "Russian Shaheds", "the Bangladeshi TB2s": a state word before a designation made
+        elsewhere names who has the weapon, not who made it ("Iranian-made" still is)."""
+        if w.info.generic or not w.info.origin or w.info.origin == code:
+            return False
+        after = {x.lower_ for x in self.doc[t.i + 1 : t.i + 3]}
+        return not after & _MADE_WORDS
 
     def _story_origins(self) -> dict[str, str]:
         """Per weapon class, the one state named as the maker in the story, if just one."""

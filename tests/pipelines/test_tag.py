@@ -133,6 +133,12 @@ CASES: list[tuple[str, str, list[T]]] = [
             ("IR", "BO", "air_defense", "delivered", False),
         ],
     ),
+    (
+        "equipped-participle",
+        "Morocco's army has activated a new air defence battalion, equipped with Barak MX "
+        "systems made by Israel Aerospace Industries.",
+        [("IL", "MA", "air_defense", "delivered", False)],
+    ),
 ]
 
 # Texts that report no transfer at all.
@@ -145,6 +151,9 @@ NONE = [
     ("refusal", "Germany ruled out sending Taurus cruise missiles to Ukraine."),
     ("capability", "India tested a missile able to deliver several warheads to targets in China."),
     ("domestic", "Lockheed Martin will deliver more Patriot interceptors to the U.S. Army."),
+    ("reluctance", "Washington has long been reluctant to sell armed drones to Riyadh."),
+    # The state word says whose the drones are; who made them the text does not say.
+    ("holder", "Indian media claimed the Bangladeshi TB2s were being flown by Turkish crews."),
 ]
 
 
