@@ -245,11 +245,18 @@ class DocIndex:
             if code and code not in exclude:
                 return code
         # "Croatia, which bought Rafales": a relative pronoun is the noun its clause hangs on.
+        # ("In the Gulf, Kuwait, which": the parser may hang the clause on a conjunct; the
+        # nearest one before the pronoun is meant.)
         if token.lower_ in ("which", "who", "that") and token.head.dep_ == "relcl":
             noun = token.head.head
-            if noun.i < token.i:
-                return self.resolve(noun, allow_anaphora=allow_anaphora, exclude=exclude,
+            nouns = sorted((n for n in (noun, *noun.conjuncts) if n.i < token.i),
+                           key=lambda n: -n.i)  # fmt: skip
+            for n in nouns:
+                code = self.resolve(n, allow_anaphora=allow_anaphora, exclude=exclude,
                                     depth=depth + 1)  # fmt: skip
+                if code:
+                    return code
+            return None
         # Modifiers: "Bolivia's minister", "the Bolivian minister", "Iran drones".
         for child in sorted(token.children, key=lambda c: -c.i):
             if child.dep_ in _MODIFIER_DEPS and child.i < token.i:

@@ -495,7 +495,8 @@ class Extractor:
 
     def _deal_roles(self, token: Token, chain: list[Token]) -> _Roles:
         r = _Roles()
-        if any(c.dep_ == "acl" and c.pos_ == "VERB" for c in token.children):
+        if any(c.dep_ == "acl" and c.pos_ == "VERB" and c.lemma_.lower() not in
+               ("cover", "include", "involve") for c in token.children):  # fmt: skip
             return r  # "a deal to buy drones": the verb's own frame says who is who
         parties: list[str] = []
         owner = self._owner(token)
@@ -510,15 +511,29 @@ class Extractor:
                 c for s in _conjuncts(obj) if (c := self.index.resolve(s, allow_anaphora=False))
             )
         heads = _preps([token, *chain[:1]], ("for", "of", "on", "covering", "including"))
+        # "a contract ... covering 60 TB3 drones" (the participle parsed as a clause).
+        # (or hung on the other party: "a contract with Thailand's air force covering ...").
+        holders = [token, *_preps([token], ("with",))]
+        heads += [o for h in holders for c in h.children
+                  if c.dep_ == "acl" and c.lemma_.lower() in ("cover", "include", "involve")
+                  for o in c.children if o.dep_ == "dobj"]  # fmt: skip
         theme = self.index.weapons_in(t for h in heads for t in h.subtree)
         theme = theme or self.index.weapons_in(
             c for c in token.children if c.dep_ in ("compound", "amod")
         )
         distinct = list(dict.fromkeys(parties))
-        if len(distinct) != 2 or not theme:
+        if not theme or len(distinct) not in (1, 2):
+            return r
+        origins = {o for w in theme for o, _ in self._origins(w, exclude=None)}
+        if len(distinct) == 1:
+            # "Kuwait signed a contract for Bayraktar TB2s": one party, the buyer, when the
+            # weapons are known to come from one other state.
+            if len(origins) == 1 and distinct[0] not in origins:
+                r.theme = theme
+                r.add("recipient", distinct, "syntax")
+                r.add("supplier", sorted(origins), "origin")
             return r
         r.theme = theme
-        origins = {o for w in theme for o, _ in self._origins(w, exclude=None)}
         makers = [p for p in distinct if p in origins]
         if len(makers) == 1:
             r.add("supplier", makers, "syntax")

@@ -139,6 +139,18 @@ CASES: list[tuple[str, str, list[T]]] = [
         "systems made by Israel Aerospace Industries.",
         [("IL", "MA", "air_defense", "delivered", False)],
     ),
+    (
+        "deal-one-party-maker-known",
+        "Across the Gulf, Oman, which signed a contract for Turkish Akinci drones last year, "
+        "expects the first aircraft in May.",
+        [("TR", "OM", "drone", "agreed", False)],
+    ),
+    (
+        "contract-covering",
+        "Israel's Elbit Systems has signed a contract with Thailand's air force covering 14 "
+        "Hermes 450 drones.",
+        [("IL", "TH", "drone", "agreed", False)],
+    ),
 ]
 
 # Texts that report no transfer at all.
