@@ -164,6 +164,8 @@ class Extractor:
             return None
         if lemma == "take" and not any(c.lemma_ == "delivery" for c in token.children):
             return None
+        if lemma in ("lease", "rent", "charter", "hire") and _preps([token], ("from",)):
+            return "acquire"  # "Germany leases Heron drones from IAI": the lessee receives
         if lemma in ("get", "make", "build", "pass", "move", "source", "construct", "have") and (
             not self._weapons_under(token)
         ):

@@ -151,6 +151,11 @@ CASES: list[tuple[str, str, list[T]]] = [
         "Hermes 450 drones.",
         [("IL", "TH", "drone", "agreed", False)],
     ),
+    (
+        "lease-from",
+        "India leases two MQ-9B drones from General Atomics for maritime patrols.",
+        [("US", "IN", "drone", "delivered", False)],
+    ),
 ]
 
 # Texts that report no transfer at all.
