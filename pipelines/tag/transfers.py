@@ -337,6 +337,8 @@ class Extractor:
         elif not (token.tag_ == "VBN" and token.dep_ in ("acl", "amod")):
             # (A participle, "missiles delivered to Kyiv", takes no subject from above.)
             subj = _subject(token, chain)
+            if frame == "use" and subj is not None and _both_sides(subj):
+                return _Roles()  # "both sides fired missiles": a war, not a transfer
             if subj is not None:
                 basis = "syntax" if self.index.actor_at(subj.i) else "coref"
                 r.add(subject_side, (resolve(s) for s in _conjuncts(subj)), basis)
@@ -383,6 +385,22 @@ class Extractor:
                         r.add("supplier", [resolve(obj)], "syntax")
 
         r.theme = self._theme(token, theme_tok, sent)
+        if (
+            frame in ("supply", "offer")
+            and r.suppliers
+            and all(b == "coref" for _, b in r.suppliers)
+        ):
+            # "We have supplied Storm Shadow to Ukraine": a supplier found only by co-reference
+            # gives way to the one maker of every weapon named, when the story names it.
+            makers = {w.info.origin for w in r.theme if not w.info.generic}
+            maker = next(iter(makers)) if len(makers) == 1 and r.theme else None
+            if (
+                maker
+                and maker in self._mentioned
+                and maker not in r.codes("supplier") | r.codes("recipient")
+                and all(not w.info.generic for w in r.theme)
+            ):
+                r.suppliers = [(maker, "catalogue")]
         if frame == "use" and not r.suppliers:
             # "missiles used by the Houthis were built with components supplied from Iran".
             sources = [c for t in sent if self.t.frame_of(t.lemma_.lower(), t.pos_) == "supply"
@@ -1094,6 +1112,13 @@ def _conjuncts(token: Token | None) -> list[Token]:
     if token is None:
         return []
     return [token, *token.conjuncts]
+
+
+def _both_sides(token: Token) -> bool:
+    """ "both sides", "each side", "the two armies": every party at once."""
+    return token.lemma_.lower() in ("side", "party", "army", "country", "belligerent") and any(
+        c.lower_ in ("both", "each", "either", "two", "all") for c in token.children
+    )
 
 
 def _preps(heads: Iterable[Token], words: tuple[str, ...]) -> list[Token]:

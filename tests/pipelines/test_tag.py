@@ -156,6 +156,12 @@ CASES: list[tuple[str, str, list[T]]] = [
         "India leases two MQ-9B drones from General Atomics for maritime patrols.",
         [("US", "IN", "drone", "delivered", False)],
     ),
+    (
+        "first-person-supplier",
+        "Iranian drones reached the Houthis again, British officials said. The Minister of "
+        "State: We have supplied Storm Shadow missiles to Ukraine since 2023.",
+        [("GB", "UA", "missile", "delivered", False)],
+    ),
 ]
 
 # Texts that report no transfer at all.
@@ -168,6 +174,11 @@ NONE = [
     ("refusal", "Germany ruled out sending Taurus cruise missiles to Ukraine."),
     ("capability", "India tested a missile able to deliver several warheads to targets in China."),
     ("domestic", "Lockheed Martin will deliver more Patriot interceptors to the U.S. Army."),
+    (
+        "both-sides",
+        "Since the four-day conflict between India and Pakistan, during which both sides fired "
+        "missiles and drones across the border, tensions remain high.",
+    ),
     ("reluctance", "Washington has long been reluctant to sell armed drones to Riyadh."),
     # The state word says whose the drones are; who made them the text does not say.
     ("holder", "Indian media claimed the Bangladeshi TB2s were being flown by Turkish crews."),
