@@ -80,6 +80,11 @@ class Keys:
         """Sorted set (by first sight) of every source a story was found at."""
         return f"{self.prefix}seen:sources:{story_id}"
 
+    @property
+    def metrics(self) -> str:
+        """Counters behind the Prometheus metrics (worker/metrics.py): field -> number."""
+        return f"{self.prefix}metrics"
+
     def deliveries(self, task_id: str, retries: int) -> str:
         """How many times a worker started this message (a task id and its retry)."""
         return f"{self.prefix}deliveries:{task_id}:{retries}"

@@ -18,11 +18,14 @@ from .record import Story
 
 # Marking a story seen and appending it happen in one atomic step, so a crash between
 # the two can neither lose the story (marked but not added) nor add it twice.
+# The published counter (worker/metrics.py) moves in the same step.
 _PUBLISH_ONCE = """
 if redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then
+  redis.call('HINCRBY', KEYS[3], 'published|new', 1)
   return redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], '*',
                     'id', ARGV[3], 'relevant', ARGV[4], 'topics', ARGV[5], 'record', ARGV[6])
 end
+redis.call('HINCRBY', KEYS[3], 'published|already_seen', 1)
 return false
 """
 
@@ -58,7 +61,7 @@ def publish(
     for story in stories:
         fields = stream_fields(story)
         script(
-            keys=[keys.seen_story(story.id), keys.tagged],
+            keys=[keys.seen_story(story.id), keys.tagged, keys.metrics],
             args=[
                 seen_ttl,
                 maxlen,
@@ -97,7 +100,11 @@ def dead_letter(
     }
     if payload is not None:
         entry["payload"] = json.dumps(payload, ensure_ascii=False)
-    return _text(client.xadd(keys.dlq, entry, maxlen=maxlen, approximate=True))  # type: ignore[arg-type]
+    pipe = client.pipeline(transaction=False)
+    pipe.xadd(keys.dlq, entry, maxlen=maxlen, approximate=True)  # type: ignore[arg-type]
+    # The failures counter (worker/metrics.py), by stage and reason.
+    pipe.hincrby(keys.metrics, f"failures|{entry['stage']}|{error_type}", 1)
+    return _text(pipe.execute()[0])
 
 
 def _text(value: Any) -> str:

@@ -125,8 +125,8 @@ def create_app(settings: Settings, redis_url: str) -> ArmswatchApp:
     app.armswatch = Context(settings=settings, redis_url=redis_url)
     # subscriptions.yaml is validated now: a bad file stops the start (ConfigError, exit 2).
     _ = app.armswatch.subscriptions
-    # Register the shared tasks on this app.
-    from . import tasks  # noqa: F401
+    # Register the shared tasks on this app; the metrics module's signal handlers with them.
+    from . import metrics, tasks  # noqa: F401
 
     return app
 

@@ -508,15 +508,87 @@ def beat(state: State) -> None:
 
 @cli.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
 @click.option("--concurrency", "-c", type=int, default=None, help="Worker processes [cores].")
+@click.option(
+    "--metrics-port",
+    type=click.IntRange(min=0, max=65535),
+    help="Serve Prometheus metrics on this port, 0 for none [metrics_port: 9100].",
+)
 @click.argument("celery_args", nargs=-1, type=click.UNPROCESSED)
 @click.pass_obj
-def worker(state: State, concurrency: int | None, celery_args: tuple[str, ...]) -> None:
+def worker(
+    state: State, concurrency: int | None, metrics_port: int | None, celery_args: tuple[str, ...]
+) -> None:
     """Start a Celery worker for the armswatch tasks (extra args go to Celery)."""
-    with _app(state.settings) as app:
+    from . import metrics
+
+    settings = state.settings
+    port = settings.metrics_port if metrics_port is None else metrics_port
+    with _app(settings) as app:
+        if port:
+            try:
+                metrics.serve(app.armswatch.redis_url, settings.keys, port=port,
+                              host=settings.metrics_host)  # fmt: skip
+            except OSError as exc:
+                fail(f"cannot serve metrics on {settings.metrics_host}:{port}: {exc.strerror}")
+            click.echo(f"armswatch worker: metrics on http://{settings.metrics_host}:{port}/metrics",
+                       err=True)  # fmt: skip
         argv = ["worker", "--loglevel", ("WARNING", "INFO", "DEBUG")[min(state.verbose, 2)]]
         if concurrency:
             argv += ["--concurrency", str(concurrency)]
         app.worker_main([*argv, *celery_args])
+
+
+# --- status -----------------------------------------------------------------------------
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="One JSON object instead of tables.")
+@click.option("--ping", is_flag=True, help="Only check that Redis answers (health checks).")
+@click.option("--errors", type=click.IntRange(min=0), default=5, show_default=True,
+              help="Latest dead letters to show.")  # fmt: skip
+@click.pass_obj
+def status(state: State, as_json: bool, ping: bool, errors: int) -> None:
+    """Queue depths, last poll and error per feed, stream lengths and dead letters."""
+    from .status import collect_status, print_status
+
+    settings = state.settings
+    if ping:
+        _ping(settings)
+    try:
+        feeds = load_feeds(settings.feeds_file) if settings.feeds_file.exists() else []
+    except ConfigError as exc:
+        fail(str(exc))
+    with _redis(settings) as client:
+        try:
+            report = collect_status(client, settings.keys, [f.name for f in feeds], errors=errors)
+        except redis.RedisError as exc:
+            fail(f"Redis did not answer: {exc}", EXIT_REJECTED)
+    if as_json:
+        click.echo(json.dumps(report, indent=2, ensure_ascii=False))
+    else:
+        print_status(report, stdout)
+
+
+def _ping(settings: Settings) -> NoReturn:
+    """Exit 0 when the configured Redis answers, 1 with the reason when not."""
+    if not settings.redis_url:
+        fail("no Redis configured (REDIS_URL): nothing to ping", EXIT_REJECTED)
+    try:
+        client = redis.Redis.from_url(
+            settings.redis_url, socket_timeout=3, socket_connect_timeout=3
+        )
+        with client:
+            client.ping()
+    except (redis.RedisError, OSError, ValueError) as exc:
+        fail(f"Redis at {_redact(settings.redis_url)} did not answer: {exc}", EXIT_REJECTED)
+    click.echo("ok")
+    sys.exit(EXIT_OK)
+
+
+def _redact(url: str) -> str:
+    """A Redis URL without its password, for messages."""
+    head, sep, tail = url.rpartition("@")
+    return f"{head.split('//')[0]}//***@{tail}" if sep else url
 
 
 # --- subscriptions ----------------------------------------------------------------------

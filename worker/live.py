@@ -49,7 +49,7 @@ from pipelines.publish import dead_letter, publish
 from pipelines.record import Source, Story
 from pipelines.retry import backoff
 
-from . import http
+from . import http, metrics
 from .feeds import Feed, FeedState
 
 if TYPE_CHECKING:
@@ -75,10 +75,12 @@ class Job(BaseModel):
     summary: str | None = None
     published: str | None = None
     attempt: int = 0
+    # When the poll found it: the poll-to-publish latency metric starts here.
+    polled_at: float | None = None
 
     @classmethod
-    def of(cls, feed: Feed, entry: FeedEntry) -> Job:
-        return cls(feed=feed.name, tags=feed.tags, **asdict(entry))
+    def of(cls, feed: Feed, entry: FeedEntry, polled_at: float | None = None) -> Job:
+        return cls(feed=feed.name, tags=feed.tags, polled_at=polled_at, **asdict(entry))
 
     @property
     def source(self) -> Source:
@@ -179,7 +181,7 @@ def _poll(ctx: Context, feed: Feed, state: FeedState, now: float) -> PollReport:
     return PollReport(
         feed.name,
         "ok",
-        jobs=tuple(Job.of(feed, e) for e in fresh),
+        jobs=tuple(Job.of(feed, e, polled_at=now) for e in fresh),
         entries=len(parsed.entries),
         warning=parsed.warning,
     )
@@ -201,6 +203,7 @@ def _failed(
         state, last_poll=now, last_error=str(exc), failures=failures, next_poll=now + wait
     )
     new.save(ctx.redis, ctx.keys, feed.name)
+    metrics.count(ctx.redis, ctx.keys, f"failures|poll|{type(exc).__name__}")
     # The scheduler polls it again when the backoff ends (not before, not never).
     ctx.redis.zadd(ctx.keys.schedule, {feed.name: new.next_poll})
     log.warning("feed_failed", feed=feed.name, error=str(exc), failures=failures, retry_in=wait)
@@ -304,6 +307,7 @@ def _process(
         rules=ctx.rules,
         dedup=ctx.seen.dedup,
         extract_seconds=ctx.settings.extract_time_limit_seconds,
+        clock=ctx.clock,
     )
     if result.error is not None:
         if not from_summary and job.summary and result.error.stage in ("extract", "clean"):
@@ -320,6 +324,10 @@ def _process(
         maxlen=ctx.settings.stream_maxlen,
         seen_ttl=ctx.settings.seen_ttl_seconds,
     )
+    for p in published:
+        log.info("story_published", story_id=p.story_id, input=job.link, feed=job.feed, new=p.new)
+    if job.polled_at is not None and any(p.new for p in published):
+        metrics.observe_latency(ctx.redis, ctx.keys, time.time() - job.polled_at)
     if route is not None and stories:
         route(stories)
     if not stories:

@@ -103,6 +103,11 @@ class Settings(BaseSettings):
     # left unacknowledged this long (that consumer is presumed dead).
     subscribe_reclaim_seconds: int = Field(default=300, ge=0)
 
+    # Prometheus metrics served by `armswatch worker` (0: none). Loopback by default: a
+    # container sets ARMSWATCH_METRICS_HOST=0.0.0.0 so that Prometheus can reach it.
+    metrics_port: int = Field(default=9100, ge=0, le=65535)
+    metrics_host: str = "127.0.0.1"
+
     # --- live monitoring (feeds.yaml) ---
     # Feeds without an `interval` are polled this often: news feeds change every few minutes.
     feed_interval_seconds: int = Field(default=300, ge=1)

@@ -109,10 +109,14 @@ def _process_batch(self: ProcessTask, payloads: list[dict[str, Any]]) -> list[di
                 seen_ttl=ctx.settings.seen_ttl_seconds,
             )
         }
+    for story in stories:  # one structured line per story, with its id (`--log-json`)
+        log.info("story_published", story_id=story.id, input=story.source.path or story.source.url,
+                 new=published.get(story.id, False), relevant=story.relevant)  # fmt: skip
     alerted: dict[str, list[str]] = {}
     with ctx.clock.timing("alerts", len(stories)):
         alerts = route_alerts(cast(ArmswatchApp, self.app), stories)
     for alert in alerts:
+        log.info("alert", story_id=alert.story_id, subscription=alert.subscription, kind=alert.kind)
         alerted.setdefault(alert.story_id, []).append(
             alert.subscription + ("" if alert.kind == "new" else f" ({alert.kind})")
         )

@@ -1,0 +1,167 @@
+"""Metrics, `armswatch status` and structured logs, against a real Redis and real HTTP."""
+
+from __future__ import annotations
+
+import json
+import socket
+from pathlib import Path
+
+import httpx
+import pytest
+import redis
+from click.testing import CliRunner
+from prometheus_client.parser import text_string_to_metric_families
+
+from pipelines.keys import Keys
+from pipelines.record import Source, Story, to_payload
+from tests.conftest import SEEDS
+from worker import metrics
+from worker.celery_app import create_app
+from worker.cli import cli
+from worker.feeds import FeedState
+from worker.logging import configure_logging
+from worker.settings import Settings
+from worker.tasks import process_batch
+
+KEYS = Keys("armswatch:")
+
+
+def _inputs() -> list[dict]:
+    good = [
+        to_payload(Story(source=Source(kind="file", path=str(p)), raw=p.read_text()))
+        for p in sorted(SEEDS.glob("*.txt"))
+    ]
+    # Binary junk: rejected by the extract stage, so one dead letter.
+    bad = to_payload(Story(source=Source(kind="file", path="junk.bin"), raw="\x00\x01" * 500))
+    return [*good, bad]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _scrape(port: int) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=10).text
+    return {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+    }
+
+
+def test_metrics_count_what_the_pipeline_did(
+    settings: Settings, redis_url: str, redis_client: redis.Redis
+) -> None:
+    app = create_app(settings, redis_url)
+    task = app.tasks[process_batch.name]
+    summaries = task.apply(args=(_inputs(),)).get(disable_sync_subtasks=False)
+    stories = sum(len(s["stories"]) for s in summaries)
+    task.apply(args=(_inputs(),)).get(disable_sync_subtasks=False)  # again: nothing new
+    queued = task.apply_async(args=([],))  # no worker runs: it waits in the queue
+    port = _free_port()
+    server = metrics.serve(redis_url, KEYS, port=port, host="127.0.0.1")
+    try:
+        got = _scrape(port)
+    finally:
+        server.shutdown()
+        del queued
+        app.close()
+
+    assert got[("armswatch_published_total", (("outcome", "new"),))] == stories == 5
+    assert got[("armswatch_published_total", (("outcome", "already_seen"),))] == stories
+    assert got[("armswatch_tagged_entries", ())] == redis_client.xlen("armswatch:tagged")
+    assert got[("armswatch_items_total", (("stage", "clean"),))] == 2 * 5  # junk fails in clean
+    assert got[("armswatch_items_total", (("stage", "tag"),))] >= 2 * 5
+    failures = {k: v for k, v in got.items() if k[0] == "armswatch_failures_total"}
+    assert sum(failures.values()) == 2 == got[("armswatch_dlq_entries", ())]
+    assert got[("armswatch_queue_depth", (("queue", "armswatch"),))] == 1
+    assert got[("armswatch_redis_up", ())] == 1
+
+
+def test_a_scrape_while_redis_is_down_says_so(settings: Settings) -> None:
+    port = _free_port()
+    dead = f"redis://127.0.0.1:{_free_port()}/0"
+    server = metrics.serve(dead, KEYS, port=port, host="127.0.0.1")
+    try:
+        got = _scrape(port)
+    finally:
+        server.shutdown()
+    assert got == {("armswatch_redis_up", ()): 0}
+
+
+@pytest.fixture
+def run(config_dir: Path, redis_url: str, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("ARMSWATCH_CONFIG_DIR", str(config_dir))
+    monkeypatch.setenv("REDIS_URL", redis_url)
+
+    def invoke(*args: str):
+        return CliRunner().invoke(cli, list(args), catch_exceptions=False)
+
+    return invoke
+
+
+def test_status_reports_queue_feeds_streams_and_dead_letters(
+    run, config_dir: Path, redis_client: redis.Redis
+) -> None:
+    (config_dir / "feeds.yaml").write_text(
+        "feeds:\n  - name: wire\n    url: https://wire.example/rss\n"
+        "  - name: quiet\n    url: https://quiet.example/rss\n"
+    )
+    FeedState(last_poll=1_700_000_000, last_error="HTTP 503", failures=3).save(
+        redis_client, KEYS, "wire"
+    )
+    redis_client.lpush("armswatch", "m1", "m2")
+    redis_client.xadd("armswatch:tagged", {"id": "x"})
+    redis_client.xadd(
+        "armswatch:dlq",
+        {"input": "feeds/a.html", "stage": "extract", "error": "binary", "error_type": "X"},
+    )
+    redis_client.xadd("armswatch:alerts:iran-drones", {"id": "x"})
+    redis_client.xgroup_create("armswatch:alerts:iran-drones", "subscribe", id="0")
+    redis_client.xreadgroup("subscribe", "me", {"armswatch:alerts:iran-drones": ">"})
+
+    result = run("status", "--json")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert report["queue"]["waiting"] == 2
+    assert report["streams"] == {"tagged": 1, "dlq": 1}
+    wire, quiet = report["feeds"]
+    assert wire["feed"] == "wire" and wire["failures"] == 3 and wire["last_error"] == "HTTP 503"
+    assert wire["last_poll"] == "2023-11-14T22:13:20Z"
+    assert quiet["feed"] == "quiet" and quiet["last_poll"] is None
+    assert report["alerts"] == [
+        {"subscription": "iran-drones", "entries": 1, "pending": {"subscribe": 1}}
+    ]
+    assert report["dead_letters"][0]["input"] == "feeds/a.html"
+
+    table = run("status")
+    assert table.exit_code == 0 and "HTTP 503" in table.output and "feeds/a.html" in table.output
+
+
+def test_status_ping(run, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert run("status", "--ping").exit_code == 0
+    monkeypatch.setenv("REDIS_URL", f"redis://127.0.0.1:{_free_port()}/0")
+    result = run("status", "--ping")
+    assert result.exit_code == 1
+    assert "did not answer" in result.output
+
+
+def test_json_logs_carry_the_story_id(
+    settings: Settings, redis_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    configure_logging(level="INFO", json=True)
+    app = create_app(settings, redis_url)
+    try:
+        summaries = app.tasks[process_batch.name].apply(args=(_inputs()[:1],)).get()
+    finally:
+        configure_logging(level="WARNING")
+        app.close()
+    ids = {s["id"] for s in summaries[0]["stories"]}
+    lines = [
+        json.loads(line) for line in capsys.readouterr().err.splitlines() if line.startswith("{")
+    ]
+    published = [line for line in lines if line["event"] == "story_published"]
+    assert {line["story_id"] for line in published} == ids
+    assert all(line["new"] is True and line["input"].endswith(".txt") for line in published)
