@@ -162,6 +162,11 @@ CASES: list[tuple[str, str, list[T]]] = [
         "State: We have supplied Storm Shadow missiles to Ukraine since 2023.",
         [("GB", "UA", "missile", "delivered", False)],
     ),
+    (
+        "displayed",
+        "At the Batajnica base, Serbia's army displayed the Chinese-made FK-3 air defence system.",
+        [("CN", "RS", "air_defense", "delivered", False)],
+    ),
 ]
 
 # Texts that report no transfer at all.
@@ -178,6 +183,10 @@ NONE = [
         "both-sides",
         "Since the four-day conflict between India and Pakistan, during which both sides fired "
         "missiles and drones across the border, tensions remain high.",
+    ),
+    (
+        "own-parade",
+        "North Korea paraded its new Hwasong-19 missiles through Pyongyang on Thursday.",
     ),
     ("reluctance", "Washington has long been reluctant to sell armed drones to Riyadh."),
     # The state word says whose the drones are; who made them the text does not say.
