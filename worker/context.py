@@ -43,6 +43,8 @@ class Context:
     _clients: dict[str, redis.Redis] = field(default_factory=dict)
     # Time per stage in this process (bench/ reads it; one clock per worker process).
     clock: StageClock = field(default_factory=StageClock)
+    # The clock's totals already added to the Redis counters (worker/metrics.py).
+    counted: dict[str, dict[str, float]] = field(default_factory=dict)
 
     @property
     def keys(self) -> Keys:

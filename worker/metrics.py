@@ -68,7 +68,7 @@ def observe_latency(client: redis.Redis, keys: Keys, seconds: float) -> None:
 def record_stages(ctx: Any) -> None:
     """Add what this process's stage clock counted since the last call (after each task)."""
     totals = ctx.clock.totals()
-    seen: dict[str, dict[str, float]] = ctx.__dict__.setdefault("_metrics_seen", {})
+    seen: dict[str, dict[str, float]] = ctx.counted
     pipe = ctx.redis.pipeline(transaction=False)
     for stage, now in totals.items():
         before = seen.get(stage, {"items": 0, "seconds": 0.0})
