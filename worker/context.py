@@ -99,6 +99,7 @@ class Context:
             ttl=s.seen_ttl_seconds,
             near_ttl=s.near_duplicate_ttl_seconds,
             max_distance=s.near_duplicate_distance,
+            claim_seconds=s.entry_claim_seconds,
         )
 
 

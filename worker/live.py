@@ -99,6 +99,9 @@ class PollReport:
     error: str | None = None
     warning: str | None = None
     next_poll: float = 0.0
+    # Saved by `commit_poll` once the jobs are handed on (until then, the next poll reads
+    # the feed again and the claimed entries come back when their claim lapses).
+    state: FeedState | None = None
 
 
 ArticleStatus = Literal["published", "already_published", "duplicate", "rejected"]
@@ -177,14 +180,25 @@ def _poll(ctx: Context, feed: Feed, state: FeedState, now: float) -> PollReport:
         log.warning("feed_malformed", feed=feed.name, warning=parsed.warning)
     source = Source(kind="feed", feed=feed.name, tags=feed.tags)
     fresh = ctx.seen.take_entries(feed.name, parsed.entries, source)
-    ok.save(ctx.redis, ctx.keys, feed.name)
+    if not fresh:
+        ok.save(ctx.redis, ctx.keys, feed.name)
     return PollReport(
         feed.name,
         "ok",
         jobs=tuple(Job.of(feed, e, polled_at=now) for e in fresh),
         entries=len(parsed.entries),
         warning=parsed.warning,
+        state=ok if fresh else None,
     )
+
+
+def commit_poll(ctx: Context, report: PollReport) -> None:
+    """The poll's jobs are handed on (enqueued, or queued in this process): its entries are
+    taken for good and the feed's state (ETag, content hash) is saved."""
+    if report.jobs:
+        ctx.seen.confirm_entries(report.feed, [(j.url, j.entry_id) for j in report.jobs])
+    if report.state is not None:
+        report.state.save(ctx.redis, ctx.keys, report.feed)
 
 
 def _failed(
@@ -414,6 +428,7 @@ def run_once(
         try:
             if isinstance(item, Feed):
                 polled = poll_feed(ctx, item, force=attempt > 0)
+                commit_poll(ctx, polled)  # its jobs are in this run's queue now
                 report.feeds.append(polled)
                 emit("feed", polled)
                 for job in polled.jobs:

@@ -21,13 +21,24 @@ from pipelines.keys import Keys
 from pipelines.record import Source, Story
 
 # An entry is new when neither its canonical URL nor its (feed, id) was taken before.
+# Taking is a claim ("c:<time>") until the poll confirms it ("1") once its jobs are handed
+# on. The feed's own claim means its last poll never got that far (killed, Redis gone):
+# the entry is new again for the next poll of the feed. Another feed's claim on the URL
+# holds for ARGV[3] seconds. (Taking twice costs a second fetch; publishing is idempotent.)
 _TAKE_ENTRY = """
-if redis.call('EXISTS', KEYS[1]) == 1 or redis.call('EXISTS', KEYS[2]) == 1 then
-  redis.call('SET', KEYS[2], '1', 'EX', ARGV[1])
-  return 0
+local now, grace = tonumber(ARGV[2]), tonumber(ARGV[3])
+local mine, url = redis.call('GET', KEYS[2]), redis.call('GET', KEYS[1])
+local reclaim = mine and string.sub(mine, 1, 2) == 'c:'
+if mine and not reclaim then return 0 end
+if url and not reclaim then
+  if string.sub(url, 1, 2) ~= 'c:' or now - tonumber(string.sub(url, 3)) < grace then
+    redis.call('SET', KEYS[2], '1', 'EX', ARGV[1])
+    return 0
+  end
 end
-redis.call('SET', KEYS[1], '1', 'EX', ARGV[1])
-redis.call('SET', KEYS[2], '1', 'EX', ARGV[1])
+local claim = 'c:' .. ARGV[2]
+redis.call('SET', KEYS[1], claim, 'EX', ARGV[1])
+redis.call('SET', KEYS[2], claim, 'EX', ARGV[1])
 return 1
 """
 
@@ -71,19 +82,19 @@ class Seen:
     ttl: int  # URL and entry markers, sources
     near_ttl: int  # fingerprints
     max_distance: int
+    claim_seconds: float = 600.0  # an unconfirmed take is abandoned after this
 
     def take_entries(
         self, feed: str, entries: Sequence[FeedEntry], source: Source
     ) -> list[FeedEntry]:
-        """The entries not taken before (each is taken now); the others' sources are noted."""
+        """The entries not taken before (each is claimed now, until `confirm_entries`); the
+        others' sources are noted."""
         pipe = self.client.pipeline(transaction=False)
+        now = time.time()
         for entry in entries:
             self.client.register_script(_TAKE_ENTRY)(
-                keys=[
-                    self.keys.seen_url(digest(entry.url)),
-                    self.keys.seen_entry(digest(f"{feed}\0{entry.entry_id}")),
-                ],
-                args=[self.ttl],
+                keys=self._entry_keys(feed, entry.url, entry.entry_id),
+                args=[self.ttl, f"{now:.3f}", self.claim_seconds],
                 client=pipe,
             )
         fresh = [e for e, new in zip(entries, pipe.execute(), strict=True) if new]
@@ -93,6 +104,20 @@ class Seen:
                     story_id(url=entry.url, text=""), source.model_copy(update={"url": entry.url})
                 )
         return fresh
+
+    def confirm_entries(self, feed: str, taken: Sequence[tuple[str, str]]) -> None:
+        """The (url, entry id)s of `feed` claimed by a poll were handed on: taken for good."""
+        pipe = self.client.pipeline(transaction=False)
+        for url, entry_id in taken:
+            for key in self._entry_keys(feed, url, entry_id):
+                pipe.set(key, "1", ex=self.ttl)
+        pipe.execute()
+
+    def _entry_keys(self, feed: str, url: str, entry_id: str) -> list[str]:
+        return [
+            self.keys.seen_url(digest(url)),
+            self.keys.seen_entry(digest(f"{feed}\0{entry_id}")),
+        ]
 
     def add_source(self, story: str, source: Source) -> None:
         key = self.keys.seen_sources(story)

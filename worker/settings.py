@@ -147,6 +147,10 @@ class Settings(BaseSettings):
     near_duplicate_distance: int = Field(default=6, ge=0, le=7)
     # Wire copies appear within days; fingerprints older than this are forgotten.
     near_duplicate_ttl_seconds: int = Field(default=7 * 24 * 3600, ge=60)
+    # A feed's claim on an article URL, before its poll hands the job on, keeps other feeds
+    # off it this long; a claim left by a poll that died lapses then (its own feed retakes
+    # the entry at once). More than any poll's enqueueing takes.
+    entry_claim_seconds: float = Field(default=600.0, ge=1)
     # How often `armswatch beat` looks for due feeds.
     beat_tick_seconds: float = Field(default=1.0, gt=0)
 

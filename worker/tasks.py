@@ -334,6 +334,8 @@ def poll_feed(self: ArmswatchTask, feed: dict[str, Any]) -> dict[str, Any]:
         return {"feed": config.name, "status": "failed", "error": str(exc), "tasks": []}
     task = self.app.tasks[fetch_article.name]
     ids = [task.apply_async(args=(job.model_dump(mode="json"),)).id for job in report.jobs]
+    # Only now: a poll that dies before this (killed, Redis gone) is read again later.
+    live.commit_poll(ctx, report)
     return {
         "feed": config.name,
         "status": report.status,

@@ -404,3 +404,24 @@ def test_a_redirect_into_the_private_network_is_refused_at_connect_time(
     assert dead["error_type"] == "UnsafeURL"
     assert f"{target} resolves to 127.0.0.1 is a loopback address" in dead["error"]
     assert tagged(redis_client) == []  # nor was the summary published in its place
+
+
+def test_a_poll_that_dies_before_handing_its_jobs_on_is_read_again(
+    ctx: Context, site: NewsSite
+) -> None:
+    from worker.live import commit_poll, poll_feed
+
+    articles = [filler_article(n, seed=21) for n in range(3)]
+    feed = feed_at(site, articles)
+    other = feed_at(site, articles, name="mirror", path="/mirror.xml")
+    first = poll_feed(ctx, feed)
+    assert len(first.jobs) == 3
+    # The poller dies here: nothing enqueued, nothing committed. Another feed listing the
+    # same articles meanwhile leaves them to the first feed's claim ...
+    assert poll_feed(ctx, other).jobs == ()
+    # ... and the first feed's next poll (a redelivered task) takes them again.
+    again = poll_feed(ctx, feed)
+    assert {j.url for j in again.jobs} == {j.url for j in first.jobs}
+    commit_poll(ctx, again)
+    after = poll_feed(ctx, feed)
+    assert after.status in ("not_modified", "unchanged") and after.jobs == ()
