@@ -43,16 +43,17 @@ def serve_receiver() -> Iterator[Receiver]:
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("content-length", "0")))
+            headers = {k.lower(): v for k, v in self.headers.items()}
             with receiver.lock:
                 status = receiver.answer(self.path)
+                # Recorded before answering: a client that has its answer finds it here
+                # (recording after raced the client's next look under load).
+                receiver.requests.append(Received(self.path, headers, body, status))
             self.send_response(status)
             for name, value in receiver.headers.get(self.path, {}).items():
                 self.send_header(name, value)
             self.send_header("content-length", "0")
             self.end_headers()
-            headers = {k.lower(): v for k, v in self.headers.items()}
-            with receiver.lock:  # recorded once answered: what the test sees was sent
-                receiver.requests.append(Received(self.path, headers, body, status))
 
         def log_message(self, format: str, *args: object) -> None:  # quiet test output
             pass

@@ -72,14 +72,12 @@ class Context:
 
     @cached_property
     def http(self) -> httpx.Client:
-        # No redirects (they could lead past the address check); no proxy from the
-        # environment (the address check must see the real destination).
-        return httpx.Client(
-            timeout=self.settings.webhook_timeout,
-            follow_redirects=False,
-            trust_env=False,
-            headers={"user-agent": "armswatch-webhooks"},
-        )
+        """Webhooks: the fetcher's guarded transport (every address checked at connect time,
+        so a receiver's DNS cannot rebind to a private address), no redirects, no proxy."""
+        client = make_client(self.settings)
+        client.timeout = httpx.Timeout(self.settings.webhook_timeout)
+        client.headers["user-agent"] = "armswatch-webhooks"
+        return client
 
     @cached_property
     def fetcher(self) -> httpx.Client:

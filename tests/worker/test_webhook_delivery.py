@@ -163,3 +163,24 @@ def test_an_alert_taken_but_never_handed_on_is_reclaimed(
         assert dispatch_webhooks(app, flaky) == 1
         assert wait_until(lambda: any(r.status == 200 for r in receiver.requests))
     assert [r.path for r in receiver.requests] == ["/flaky"]
+
+
+def test_the_webhook_client_checks_the_address_it_connects_to(
+    settings: Settings, redis_url: str, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A receiver name that passed the check and then resolves to a private address (DNS
+    rebinding) is refused when connecting, and nothing is sent."""
+    import pipelines.webhooks
+    from pipelines.errors import UnsafeURL
+    from pipelines.webhooks import deliver, signing_key
+    from worker.context import Context
+
+    monkeypatch.setattr(pipelines.webhooks, "check_url", lambda url, allow_private: None)
+    ctx = Context(settings=settings.model_copy(update={"allow_private_networks": False}),
+                  redis_url=redis_url)  # fmt: skip
+    with pytest.raises(UnsafeURL, match="loopback"):
+        deliver(ctx.http, url=receiver.url("/hook"), body="{}", msg_id="m",
+                key=signing_key("whsec_" + base64.b64encode(b"k" * 24).decode()),
+                timestamp=1, allow_private=False)  # fmt: skip
+    assert receiver.requests == []
+    ctx.http.close()
