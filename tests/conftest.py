@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import gc
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import redis
@@ -48,6 +49,18 @@ def redis_client(redis_url: str) -> Iterator[redis.Redis]:
     client = redis.Redis.from_url(redis_url, decode_responses=True)
     yield client
     client.close()
+
+
+@pytest.fixture
+def run(config_dir: Path, redis_url: str, monkeypatch: pytest.MonkeyPatch) -> Callable[..., Any]:
+    """`armswatch ARGS...` in this process, on the test's config folder and Redis."""
+    from click.testing import CliRunner
+
+    from worker.cli import cli
+
+    monkeypatch.setenv("ARMSWATCH_CONFIG_DIR", str(config_dir))
+    monkeypatch.setenv("REDIS_URL", redis_url)
+    return lambda *args: CliRunner().invoke(cli, list(args), catch_exceptions=False)
 
 
 @pytest.fixture

@@ -4,25 +4,14 @@ from __future__ import annotations
 
 import base64
 import json
-from pathlib import Path
 
-import pytest
 import redis
-from click.testing import CliRunner
 
 from pipelines.keys import Keys
 from pipelines.publish import dead_letter
 from pipelines.record import Source, Story, to_payload
-from worker.cli import cli
 
 KEYS = Keys("armswatch:")
-
-
-@pytest.fixture
-def run(config_dir: Path, redis_url: str, monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setenv("ARMSWATCH_CONFIG_DIR", str(config_dir))
-    monkeypatch.setenv("REDIS_URL", redis_url)
-    return lambda *args: CliRunner().invoke(cli, list(args), catch_exceptions=False)
 
 
 def _letter(client: redis.Redis, stage: str, payload: dict | None) -> str:

@@ -9,7 +9,6 @@ from pathlib import Path
 import httpx
 import pytest
 import redis
-from click.testing import CliRunner
 from prometheus_client.parser import text_string_to_metric_families
 
 from pipelines.keys import Keys
@@ -17,7 +16,6 @@ from pipelines.record import Source, Story, to_payload
 from tests.conftest import SEEDS
 from worker import metrics
 from worker.celery_app import create_app
-from worker.cli import cli
 from worker.feeds import FeedState
 from worker.logging import configure_logging
 from worker.settings import Settings
@@ -89,17 +87,6 @@ def test_a_scrape_while_redis_is_down_says_so(settings: Settings) -> None:
     finally:
         server.shutdown()
     assert got == {("armswatch_redis_up", ()): 0}
-
-
-@pytest.fixture
-def run(config_dir: Path, redis_url: str, monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setenv("ARMSWATCH_CONFIG_DIR", str(config_dir))
-    monkeypatch.setenv("REDIS_URL", redis_url)
-
-    def invoke(*args: str):
-        return CliRunner().invoke(cli, list(args), catch_exceptions=False)
-
-    return invoke
 
 
 def test_status_reports_queue_feeds_streams_and_dead_letters(

@@ -11,9 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 import redis
-from click.testing import CliRunner
 
 from pipelines.alerts import route
 from pipelines.clean import default_rules
@@ -24,20 +22,8 @@ from pipelines.subscriptions import load_subscriptions, matches
 from pipelines.tag import Tagger
 from tests.conftest import ROOT, SEEDS
 from tests.receiver import wait_until
-from worker.cli import cli
 
 KEYS = Keys("armswatch:")
-
-
-@pytest.fixture
-def run(config_dir: Path, redis_url: str, monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setenv("ARMSWATCH_CONFIG_DIR", str(config_dir))
-    monkeypatch.setenv("REDIS_URL", redis_url)
-
-    def invoke(*args: str):
-        return CliRunner().invoke(cli, list(args), catch_exceptions=False)
-
-    return invoke
 
 
 def _alert_ids(client: redis.Redis, name: str) -> list[str]:
