@@ -1,7 +1,8 @@
 """Tag quality on the labelled sets: `python -m tools.quality [--markdown]`.
 
-Runs `armswatch tag` over seeds/, tests/data/dev/ and tests/data/holdout/ and scores each
-with tools/score.py. The holdout set is never tuned on: it estimates unseen text.
+Runs `armswatch tag` over seeds/ and tests/data/{dev,holdout,holdout2}/ and scores each
+with tools/score.py. holdout2 (written by someone who never saw the tagger) estimates
+unseen text; holdout was scored blind until its misses were studied on 2026-11-22.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ SETS = {
     "seeds": ROOT / "seeds",
     "dev": ROOT / "tests/data/dev",
     "holdout": ROOT / "tests/data/holdout",
+    "holdout2": ROOT / "tests/data/holdout2",
 }
 COLUMNS = ("relevance_f1", "topic_f1", "transfer_p", "transfer_r", "transfer_f1", "status_acc",
            "denied_acc")  # fmt: skip

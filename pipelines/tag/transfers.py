@@ -45,6 +45,9 @@ _EQUIP = frozenset({"equip", "arm", "rearm", "re-equip"})
 _MADE_WORDS = frozenset(
     {"made", "built", "designed", "produced", "manufactured", "supplied", "developed", "origin"}
 )
+# "X is believed / said / reported to have sent": hedges whose passive subject is the actor.
+_RAISING = frozenset({"believe", "say", "think", "report", "allege", "understand", "expect",
+                      "know", "suspect", "rumor", "claim", "estimate", "assume"})  # fmt: skip
 _GENERIC_THEMES = frozenset({"weapon", "weapons", "arm", "arms", "equipment", "system", "systems",
                              "hardware", "munition", "munitions", "supplies", "them", "it",
                              "these", "those", "they", "one", "ones", "model", "models", "unit",
@@ -1079,6 +1082,12 @@ def _agent(token: Token) -> Token | None:
 def _subject(token: Token | None, chain: list[Token]) -> Token | None:
     if token is None:
         return None
+    if token.dep_ == "xcomp" and token.head.lemma_.lower() in _RAISING:
+        # "North Korea is believed to have sent": the subject of the passive hedge is the
+        # subject of the verb under it.
+        raised = _child(token.head, "nsubjpass")
+        if raised is not None:
+            return raised
     for node in (token, *chain):
         if node is not token and node.lemma_.lower() in _REPORTING:
             break  # "..., an Israeli spokesman said": the speaker is not a party

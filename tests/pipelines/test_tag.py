@@ -167,6 +167,12 @@ CASES: list[tuple[str, str, list[T]]] = [
         "At the Batajnica base, Serbia's army displayed the Chinese-made FK-3 air defence system.",
         [("CN", "RS", "air_defense", "delivered", False)],
     ),
+    (
+        "raised-passive-hedge",
+        "Iran is believed to have sent hundreds of Shahed drones to Russia since 2022, "
+        "Western officials say.",
+        [("IR", "RU", "drone", "delivered", False)],
+    ),
 ]
 
 # Texts that report no transfer at all.
