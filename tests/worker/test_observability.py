@@ -118,10 +118,26 @@ def test_the_live_path_on_a_worker_counts_retries_latency_and_failed_polls(
         ("armswatch_failures_total", (("reason", "TransientError"), ("stage", "poll"))): 1
     }
     assert got[("armswatch_dlq_entries", ())] == 0  # a failed poll is retried, not dead-lettered
-    assert got[("armswatch_items_total", (("stage", "extract"),))] == 3
+    # Every stage of the live path, publish and alerts as in process_batch.
+    for stage in ("extract", "clean", "dedup", "prefilter", "publish", "alerts"):
+        assert got[("armswatch_items_total", (("stage", stage),))] == 3, stage
     assert got[("armswatch_published_total", (("outcome", "new"),))] == 3
     depth = got[("armswatch_queue_depth", (("queue", "armswatch"),))]
     assert depth == redis_client.llen("armswatch") == 0
+
+
+def test_a_poll_from_the_command_line_counts_its_stages_too(
+    run, config_dir: Path, site: NewsSite, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = publish_site(site, [filler_article(n, seed=12) for n in range(2)])
+    (config_dir / "feeds.yaml").write_text(f"feeds:\n  - name: local\n    url: {url}\n")
+    monkeypatch.setenv("ARMSWATCH_ALLOW_PRIVATE_NETWORKS", "true")  # the site is on loopback
+    monkeypatch.setenv("ARMSWATCH_HOST_MIN_DELAY_SECONDS", "0")
+    result = run("poll")
+    assert result.exit_code == 0, result.output
+    report = json.loads(run("status", "--json").output)
+    assert report["published"] == {"new": 2}
+    assert report["processed"]["extract"] == 2 and report["processed"]["publish"] == 2
 
 
 def test_a_scrape_while_redis_is_down_says_so(settings: Settings) -> None:
