@@ -9,17 +9,20 @@ from pathlib import Path
 import httpx
 import pytest
 import redis
+from celery.contrib.testing.worker import start_worker
 from prometheus_client.parser import text_string_to_metric_families
 
 from pipelines.keys import Keys
 from pipelines.record import Source, Story, to_payload
 from tests.conftest import SEEDS
+from tests.sitegen import filler_article
 from worker import metrics
-from worker.celery_app import create_app
-from worker.feeds import FeedState
+from worker.celery_app import ArmswatchApp, create_app
+from worker.feeds import Feed, FeedState
 from worker.logging import configure_logging
 from worker.settings import Settings
-from worker.tasks import process_batch
+from worker.site import HTML_TYPE, NewsSite, Reply, page, publish_site
+from worker.tasks import poll_feed, process_batch
 
 KEYS = Keys("armswatch:")
 
@@ -76,6 +79,65 @@ def test_metrics_count_what_the_pipeline_did(
     assert sum(failures.values()) == 2 == got[("armswatch_dlq_entries", ())]
     assert got[("armswatch_queue_depth", (("queue", "armswatch"),))] == 1
     assert got[("armswatch_redis_up", ())] == 1
+
+
+def test_the_live_path_on_a_worker_counts_retries_latency_and_failed_polls(
+    live_app: ArmswatchApp, redis_url: str, redis_client: redis.Redis, site: NewsSite
+) -> None:
+    articles = [filler_article(n, seed=11) for n in range(3)]
+    feed = Feed(name="local", url=publish_site(site, articles))
+    flaky = articles[0]
+    site.routes[f"/stories/{flaky.slug}.html"] = lambda request: (
+        Reply(500) if request.count == 1 else Reply(body=page(flaky), headers=HTML_TYPE)
+    )
+    site.routes["/down.xml"] = Reply(500)  # every try: the poll fails
+    down = Feed(name="down", url=f"{site.url}/down.xml")
+    app = live_app
+    poll = app.tasks[poll_feed.name]
+    with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=30):
+        polled = poll.delay(feed.model_dump(mode="json")).get(timeout=60)
+        outcomes = [app.AsyncResult(t).get(timeout=60) for t in polled["tasks"]]
+        failed = poll.delay(down.model_dump(mode="json")).get(timeout=60)
+    assert [o["status"] for o in outcomes] == ["published"] * 3 and failed["status"] == "failed"
+    port = _free_port()
+    server = metrics.serve(redis_url, KEYS, port=port, host="127.0.0.1")
+    try:
+        got = _scrape(port)
+    finally:
+        server.shutdown()
+
+    # One observation per entry that published a new story; a poll is seconds ago at most.
+    assert got[("armswatch_poll_to_publish_seconds_count", ())] == 3
+    assert 0 < got[("armswatch_poll_to_publish_seconds_sum", ())] < 3 * 60
+    assert got[("armswatch_poll_to_publish_seconds_bucket", (("le", "60.0"),))] == 3
+    # The 500 on the flaky page: one retry of its fetch_article task, nothing else.
+    retries = {k: v for k, v in got.items() if k[0] == "armswatch_task_retries_total"}
+    assert retries == {("armswatch_task_retries_total", (("task", "armswatch.fetch_article"),)): 1}
+    failures = {k: v for k, v in got.items() if k[0] == "armswatch_failures_total"}
+    assert failures == {
+        ("armswatch_failures_total", (("reason", "TransientError"), ("stage", "poll"))): 1
+    }
+    assert got[("armswatch_dlq_entries", ())] == 0  # a failed poll is retried, not dead-lettered
+    # Every stage of the live path, publish and alerts as in process_batch.
+    for stage in ("extract", "clean", "dedup", "prefilter", "publish", "alerts"):
+        assert got[("armswatch_items_total", (("stage", stage),))] == 3, stage
+    assert got[("armswatch_published_total", (("outcome", "new"),))] == 3
+    depth = got[("armswatch_queue_depth", (("queue", "armswatch"),))]
+    assert depth == redis_client.llen("armswatch") == 0
+
+
+def test_a_poll_from_the_command_line_counts_its_stages_too(
+    run, config_dir: Path, site: NewsSite, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = publish_site(site, [filler_article(n, seed=12) for n in range(2)])
+    (config_dir / "feeds.yaml").write_text(f"feeds:\n  - name: local\n    url: {url}\n")
+    monkeypatch.setenv("ARMSWATCH_ALLOW_PRIVATE_NETWORKS", "true")  # the site is on loopback
+    monkeypatch.setenv("ARMSWATCH_HOST_MIN_DELAY_SECONDS", "0")
+    result = run("poll")
+    assert result.exit_code == 0, result.output
+    report = json.loads(run("status", "--json").output)
+    assert report["published"] == {"new": 2}
+    assert report["processed"]["extract"] == 2 and report["processed"]["publish"] == 2
 
 
 def test_a_scrape_while_redis_is_down_says_so(settings: Settings) -> None:
