@@ -1,8 +1,9 @@
 """Tag quality on the labelled sets: `python -m tools.quality [--markdown]`.
 
-Runs `armswatch tag` over seeds/ and tests/data/{dev,holdout,holdout2}/ and scores each
-with tools/score.py. holdout2 (written by someone who never saw the tagger) estimates
-unseen text; holdout was scored blind until its misses were studied on 2026-11-22.
+Runs `armswatch tag` over seeds/ and tests/data/{dev,holdout,holdout2,holdout3}/ and scores
+each with tools/score.py. holdout2 and holdout3 (written by people who never saw the
+tagger) estimate unseen text; holdout3 was never tuned on at all; holdout was scored
+blind until its misses were studied on 2026-11-22.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ SETS = {
     "dev": ROOT / "tests/data/dev",
     "holdout": ROOT / "tests/data/holdout",
     "holdout2": ROOT / "tests/data/holdout2",
+    "holdout3": ROOT / "tests/data/holdout3",
 }
 COLUMNS = ("relevance_f1", "topic_f1", "transfer_p", "transfer_r", "transfer_f1", "status_acc",
            "denied_acc")  # fmt: skip
