@@ -30,8 +30,7 @@ import structlog
 
 from .dedup import normalized_text
 from .errors import TransientError
-from .keys import Keys
-from .publish import _text
+from .keys import Keys, as_text
 from .record import STATUSES, Story
 from .subscriptions import (
     Before,
@@ -154,7 +153,7 @@ def _plan(
         by_id, by_text = next(replies), next(replies)
         earlier = batch.setdefault(sub.name, {})
         memory = _memory_before(now, next(replies), earlier) if now else {}
-        current = _text(by_id or by_text or b"")
+        current = as_text(by_id or by_text or b"")
         members = tuple(m for f in sorted(now) for m in (_member(f.key), _member(f.key, f.status)))
         if not current:
             found_changes = tuple(changes(now, memory))
@@ -217,7 +216,7 @@ def route(
                 todo.append((plan.story, plan.subscription))
                 continue
             alert = Alert(
-                plan.subscription.name, plan.story.id, _text(entry), plan.kind, plan.changes
+                plan.subscription.name, plan.story.id, as_text(entry), plan.kind, plan.changes
             )
             log.info(
                 "alert", subscription=alert.subscription, story_id=alert.story_id, kind=alert.kind
@@ -344,7 +343,7 @@ class GroupReader:
             )
             cursor, entries = reply[0], reply[1]
             out.extend(self._clean(entries))
-            if _text(cursor) == "0-0":
+            if as_text(cursor) == "0-0":
                 break
         return out
 
@@ -366,8 +365,8 @@ class GroupReader:
             if entry_id is None:
                 continue
             if not fields:
-                log.warning("alert_entry_gone", stream=self.stream, entry_id=_text(entry_id))
-                self.ack(_text(entry_id))
+                log.warning("alert_entry_gone", stream=self.stream, entry_id=as_text(entry_id))
+                self.ack(as_text(entry_id))
                 continue
-            out.append((_text(entry_id), {_text(k): _text(v) for k, v in fields.items()}))
+            out.append((as_text(entry_id), {as_text(k): as_text(v) for k, v in fields.items()}))
         return out

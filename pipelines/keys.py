@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 # Consumer group on each alert stream that feeds webhook delivery (an outbox: an alert is
 # acknowledged there only once its delivery task is enqueued, so a crash loses none).
@@ -113,3 +114,8 @@ class Keys:
     def robots(self, origin: str) -> str:
         """Cached robots.txt of an origin (scheme://host:port); expires."""
         return f"{self.prefix}robots:{origin}"
+
+
+def as_text(value: Any) -> str:
+    """A Redis reply (bytes unless the client decodes) as text."""
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)

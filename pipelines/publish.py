@@ -13,7 +13,7 @@ from typing import Any
 
 import redis
 
-from .keys import Keys
+from .keys import Keys, as_text
 from .record import Story
 
 # Marking a story seen and appending it happen in one atomic step, so a crash between
@@ -74,7 +74,7 @@ def publish(
         )
     replies = pipe.execute()
     return [
-        Published(story.id, _text(reply) if reply else None)
+        Published(story.id, as_text(reply) if reply else None)
         for story, reply in zip(stories, replies, strict=True)
     ]
 
@@ -104,8 +104,4 @@ def dead_letter(
     pipe.xadd(keys.dlq, entry, maxlen=maxlen, approximate=True)  # type: ignore[arg-type]
     # The failures counter (worker/metrics.py), by stage and reason.
     pipe.hincrby(keys.metrics, f"failures|{entry['stage']}|{error_type}", 1)
-    return _text(pipe.execute()[0])
-
-
-def _text(value: Any) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
+    return as_text(pipe.execute()[0])

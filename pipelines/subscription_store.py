@@ -17,8 +17,7 @@ import redis
 import structlog
 
 from .errors import ConfigError
-from .keys import Keys
-from .publish import _text
+from .keys import Keys, as_text
 from .subscriptions import Subscription, validate_subscription
 
 log = structlog.get_logger("armswatch.subscriptions")
@@ -37,14 +36,14 @@ class SubscriptionStore:
         raw: dict[Any, Any] = client.hgetall(self.keys.subscriptions)
         for name, data in sorted(raw.items()):
             try:
-                found.append(validate_subscription(_json(data), where=_text(name)))
+                found.append(validate_subscription(_json(data), where=as_text(name)))
             except ConfigError as exc:
-                log.error("stored_subscription_invalid", name=_text(name), reason=exc.reason)
+                log.error("stored_subscription_invalid", name=as_text(name), reason=exc.reason)
         return found
 
     def current(self, client: redis.Redis) -> tuple[Subscription, ...]:
         """The merged subscriptions, reloaded from Redis only when the version moved."""
-        version = _text(client.get(self.keys.subscriptions_version) or b"0")
+        version = as_text(client.get(self.keys.subscriptions_version) or b"0")
         if version != self._version:
             self._current = merge(self.configured, self.stored(client))
             self._version = version

@@ -13,7 +13,7 @@ from typing import Any
 
 import redis
 
-from pipelines.keys import Keys
+from pipelines.keys import Keys, as_text
 
 
 @dataclass(frozen=True)
@@ -48,8 +48,6 @@ def redrive(entry: Entry) -> tuple[str, list[Any]] | None:
 def entries(client: redis.Redis, keys: Keys, count: int | None = None) -> list[Entry]:
     """Oldest first."""
     rows = client.xrange(keys.dlq, count=count) or []
-    return [Entry(_text(i), {_text(k): _text(v) for k, v in (f or {}).items()}) for i, f in rows]
-
-
-def _text(value: Any) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
+    return [
+        Entry(as_text(i), {as_text(k): as_text(v) for k, v in (f or {}).items()}) for i, f in rows
+    ]

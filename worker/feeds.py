@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from pipelines.errors import ArmswatchError, ConfigError
 from pipelines.fetch import http_url
-from pipelines.keys import Keys
+from pipelines.keys import Keys, as_text
 
 
 class Feed(BaseModel):
@@ -105,7 +105,7 @@ class FeedState:
     @classmethod
     def load(cls, client: redis.Redis, keys: Keys, feed: str) -> FeedState:
         raw = client.hgetall(keys.feed_state(feed))
-        data = {_text(k): _text(v) for k, v in raw.items()}
+        data = {as_text(k): as_text(v) for k, v in raw.items()}
         return cls(
             etag=data.get("etag", ""),
             last_modified=data.get("last_modified", ""),
@@ -130,7 +130,3 @@ class FeedState:
 
     def backing_off(self, now: float | None = None) -> bool:
         return self.next_poll > (time.time() if now is None else now)
-
-
-def _text(value: Any) -> str:
-    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)

@@ -35,7 +35,7 @@ from prometheus_client.core import (
 )
 from prometheus_client.registry import Collector
 
-from pipelines.keys import Keys
+from pipelines.keys import Keys, as_text
 
 log = structlog.get_logger("armswatch.metrics")
 
@@ -84,7 +84,7 @@ def record_stages(ctx: Any) -> None:
 
 def counters(client: redis.Redis, keys: Keys) -> dict[str, float]:
     raw = client.hgetall(keys.metrics)
-    return {_text(k): float(_text(v)) for k, v in raw.items()}
+    return {as_text(k): float(as_text(v)) for k, v in raw.items()}
 
 
 @task_postrun.connect
@@ -191,7 +191,3 @@ def serve(url: str, keys: Keys, *, port: int, host: str) -> Any:
     registry.register(RedisCollector(client, keys))
     server, _thread = start_http_server(port, addr=host, registry=registry)
     return server
-
-
-def _text(value: Any) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)

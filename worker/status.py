@@ -14,7 +14,7 @@ import redis
 from rich.console import Console
 from rich.table import Table
 
-from pipelines.keys import Keys
+from pipelines.keys import Keys, as_text
 
 from .feeds import FeedState
 from .metrics import QUEUE, UNACKED, counters
@@ -31,7 +31,9 @@ def collect_status(
     pipe.xlen(keys.tagged)
     pipe.xlen(keys.dlq)
     depth, unacked, tagged, dlq = pipe.execute()
-    alert_keys = sorted(_text(k) for k in client.scan_iter(match=keys.alerts("*"), _type="stream"))
+    alert_keys = sorted(
+        as_text(k) for k in client.scan_iter(match=keys.alerts("*"), _type="stream")
+    )
     alerts = []
     for key in alert_keys:
         groups = client.xinfo_groups(key)
@@ -39,11 +41,11 @@ def collect_status(
             {
                 "subscription": key.removeprefix(keys.alerts("")),
                 "entries": client.xlen(key),
-                "pending": {_text(g["name"]): int(g["pending"]) for g in groups},
+                "pending": {as_text(g["name"]): int(g["pending"]) for g in groups},
             }
         )
     # Feeds of feeds.yaml, and any others that left state behind (removed from the file).
-    known = {_text(k).removeprefix(keys.feed_state("")) for k in client.scan_iter(
+    known = {as_text(k).removeprefix(keys.feed_state("")) for k in client.scan_iter(
         match=keys.feed_state("*"), _type="hash")}  # fmt: skip
     feed_rows = []
     for name in [*feeds, *sorted(known - set(feeds))]:
@@ -62,10 +64,10 @@ def collect_status(
     values = counters(client, keys)
     latest = []
     for entry_id, fields in (client.xrevrange(keys.dlq, count=errors) or []) if errors else []:
-        f = {_text(k): _text(v) for k, v in (fields or {}).items()}
+        f = {as_text(k): as_text(v) for k, v in (fields or {}).items()}
         latest.append(
             {
-                "id": _text(entry_id),
+                "id": as_text(entry_id),
                 "failed_at": _iso(float(f.get("failed_at") or 0)),
                 "input": f.get("input"),
                 "stage": f.get("stage"),
@@ -156,7 +158,3 @@ def print_status(report: dict[str, Any], out: Console) -> None:
 
 def _iso(ts: float) -> str | None:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ts)) if ts else None
-
-
-def _text(value: Any) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)

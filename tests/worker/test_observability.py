@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import socket
 from pathlib import Path
 
 import httpx
@@ -15,6 +14,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from pipelines.keys import Keys
 from pipelines.record import Source, Story, to_payload
 from tests.conftest import SEEDS
+from tests.processes import free_port
 from tests.sitegen import filler_article
 from worker import metrics
 from worker.celery_app import ArmswatchApp, create_app
@@ -37,14 +37,14 @@ def _inputs() -> list[dict]:
     return [*good, bad]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _scrape(port: int) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
-    text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=10).text
+def _scrape(redis_url: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    """Serve the metrics of `redis_url` on a free port as the worker does, and scrape once."""
+    port = free_port()
+    server = metrics.serve(redis_url, KEYS, port=port, host="127.0.0.1")
+    try:
+        text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=10).text
+    finally:
+        server.shutdown()
     return {
         (s.name, tuple(sorted(s.labels.items()))): s.value
         for family in text_string_to_metric_families(text)
@@ -61,12 +61,9 @@ def test_metrics_count_what_the_pipeline_did(
     stories = sum(len(s["stories"]) for s in summaries)
     task.apply(args=(_inputs(),)).get(disable_sync_subtasks=False)  # again: nothing new
     queued = task.apply_async(args=([],))  # no worker runs: it waits in the queue
-    port = _free_port()
-    server = metrics.serve(redis_url, KEYS, port=port, host="127.0.0.1")
     try:
-        got = _scrape(port)
+        got = _scrape(redis_url)
     finally:
-        server.shutdown()
         del queued
         app.close()
 
@@ -99,12 +96,7 @@ def test_the_live_path_on_a_worker_counts_retries_latency_and_failed_polls(
         outcomes = [app.AsyncResult(t).get(timeout=60) for t in polled["tasks"]]
         failed = poll.delay(down.model_dump(mode="json")).get(timeout=60)
     assert [o["status"] for o in outcomes] == ["published"] * 3 and failed["status"] == "failed"
-    port = _free_port()
-    server = metrics.serve(redis_url, KEYS, port=port, host="127.0.0.1")
-    try:
-        got = _scrape(port)
-    finally:
-        server.shutdown()
+    got = _scrape(redis_url)
 
     # One observation per entry that published a new story; a poll is seconds ago at most.
     assert got[("armswatch_poll_to_publish_seconds_count", ())] == 3
@@ -141,13 +133,7 @@ def test_a_poll_from_the_command_line_counts_its_stages_too(
 
 
 def test_a_scrape_while_redis_is_down_says_so(settings: Settings) -> None:
-    port = _free_port()
-    dead = f"redis://127.0.0.1:{_free_port()}/0"
-    server = metrics.serve(dead, KEYS, port=port, host="127.0.0.1")
-    try:
-        got = _scrape(port)
-    finally:
-        server.shutdown()
+    got = _scrape(f"redis://127.0.0.1:{free_port()}/0")
     assert got == {("armswatch_redis_up", ()): 0}
 
 
@@ -191,7 +177,7 @@ def test_status_reports_queue_feeds_streams_and_dead_letters(
 
 def test_status_ping(run, monkeypatch: pytest.MonkeyPatch) -> None:
     assert run("status", "--ping").exit_code == 0
-    monkeypatch.setenv("REDIS_URL", f"redis://127.0.0.1:{_free_port()}/0")
+    monkeypatch.setenv("REDIS_URL", f"redis://127.0.0.1:{free_port()}/0")
     result = run("status", "--ping")
     assert result.exit_code == 1
     assert "did not answer" in result.output
