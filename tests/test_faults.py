@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -34,7 +35,14 @@ FAST_RECOVERY = {
     "ARMSWATCH_TASK_TIME_LIMIT": "35",
     "ARMSWATCH_TASK_SOFT_TIME_LIMIT": "30",
     "ARMSWATCH_RESTORE_INTERVAL_SECONDS": "2",
+    # A worker killed while looking for such messages leaves its lock for this long.
+    "ARMSWATCH_RESTORE_LOCK_SECONDS": "5",
+    # Metrics are not under test here; a restarted worker must not wait for the old port.
+    "ARMSWATCH_METRICS_PORT": "0",
 }
+
+# A bound for a hung run (seconds), below the test's own timeout so that a failure says why.
+RUN_DEADLINE = 420
 
 
 def write_corpus(folder: Path, stories: int) -> list[Path]:
@@ -101,6 +109,27 @@ def count_tagged(url: str) -> int:
         return -1
 
 
+def stuck(url: str, procs: Processes) -> str:
+    """What a run that did not finish left behind: the broker's keys and the logs."""
+    with redis.Redis.from_url(url, decode_responses=True) as client:
+        state = {
+            "queued": client.llen("armswatch"),
+            "unacked": client.hlen("unacked"),
+            "restore mutex ttl": client.ttl("unacked_mutex"),
+            "tagged": client.xlen("armswatch:tagged"),
+        }
+    logs = "\n".join(f"--- {p.args}\n{procs.log(p)}" for p in procs.started)
+    return f"{state}\n{logs}"
+
+
+def finished(replay: subprocess.Popen[bytes], url: str, procs: Processes) -> int:
+    try:
+        return replay.wait(timeout=RUN_DEADLINE)
+    except subprocess.TimeoutExpired:
+        raise AssertionError(f"replay --queue still waiting: {stuck(url, procs)}") from None
+
+
+@pytest.mark.timeout(RUN_DEADLINE + 120)
 def test_a_worker_killed_mid_run_loses_nothing_and_duplicates_nothing(
     server: EmbeddedRedis, procs: Processes, tmp_path: Path, tagger: Tagger
 ) -> None:
@@ -121,7 +150,7 @@ def test_a_worker_killed_mid_run_loses_nothing_and_duplicates_nothing(
     assert at_kill < len(expected), "the worker was killed after the run had ended"
 
     procs.start("worker", "worker", "--concurrency", "2")
-    assert replay.wait(timeout=900) == 0, procs.log(replay)
+    assert finished(replay, url, procs) == 0, procs.log(replay)
 
     with redis.Redis.from_url(url, decode_responses=True) as client:
         ids = tagged_ids(client)
@@ -129,6 +158,7 @@ def test_a_worker_killed_mid_run_loses_nothing_and_duplicates_nothing(
     assert set(ids) == expected
 
 
+@pytest.mark.timeout(RUN_DEADLINE + 120)
 def test_redis_restarted_mid_run_keeps_what_it_acknowledged_and_the_worker_resumes(
     server: EmbeddedRedis, procs: Processes, tmp_path: Path, tagger: Tagger
 ) -> None:
@@ -153,7 +183,7 @@ def test_redis_restarted_mid_run_keeps_what_it_acknowledged_and_the_worker_resum
     assert after_restart[: len(before)] == before, "an acknowledged write was lost"
     assert len(before) < len(expected), "Redis was restarted after the run had ended"
 
-    assert replay.wait(timeout=900) == 0, procs.log(replay)
+    assert finished(replay, url, procs) == 0, procs.log(replay)
     assert worker.poll() is None, "the worker did not survive the restart"
     with redis.Redis.from_url(url, decode_responses=True) as client:
         ids = tagged_ids(client)

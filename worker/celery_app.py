@@ -91,6 +91,7 @@ def create_app(settings: Settings, redis_url: str) -> ArmswatchApp:
             # default, which makes a 10 s interval 100 s).
             "unacked_restore_interval": settings.restore_interval_seconds,
             "unacked_restore_throttle": 1,
+            "unacked_mutex_expire": settings.restore_lock_seconds,
             # A broker that vanished without closing the socket must not hang a publish.
             "socket_timeout": 30,
             "socket_connect_timeout": 10,

@@ -272,23 +272,23 @@ def _replay_queued(
     rows: list[dict[str, Any]] = []
     with _app(settings) as app:
         task_ids = enqueue(app, batches)
+        tasks = dict(zip(task_ids, batches, strict=True))
         click.echo(
             f"Queued {len(inputs)} files as {len(task_ids)} tasks; waiting for the workers "
             "(`armswatch worker`).",
             err=True,
         )
-        sizes = dict(zip(task_ids, (len(b) for b in batches), strict=True))
         with _progress() as progress:
             bar = progress.add_task("processed by workers", total=len(inputs))
             try:
-                for done in wait_for(app, task_ids, idle_timeout=timeout):
+                for done in wait_for(app, tasks, idle_timeout=timeout):
                     if done.error:  # the task failed for good: its inputs are in the DLQ
                         problems.append(Problem(f"task {done.task_id}", done.error))
                     for summary in done.summaries:
                         rows.append(summary)
                         if summary["error"]:
                             problems.append(Problem(summary["input"], summary["error"]))
-                    progress.advance(bar, sizes[done.task_id])
+                    progress.advance(bar, len(tasks[done.task_id]))
             except TimeoutError as exc:
                 problems.append(Problem("replay --queue", str(exc)))
     rows.sort(key=lambda r: r["input"])

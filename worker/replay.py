@@ -16,12 +16,13 @@ workers (`enqueue`) and waits for their results (`wait_for`).
 from __future__ import annotations
 
 import gc
+import json
 import math
 import multiprocessing
 import os
 import resource
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -134,18 +135,22 @@ class TaskDone:
 
 def enqueue(app: ArmswatchApp, batches: Iterable[Payloads]) -> list[str]:
     """One `process_batch` message per batch; their task ids, in order."""
+    return [send(app, batch) for batch in batches]
+
+
+def send(app: ArmswatchApp, batch: Payloads, task_id: str | None = None) -> str:
     from .tasks import process_batch
 
-    task = app.tasks[process_batch.name]
-    return [task.apply_async(args=(batch,)).id for batch in batches]
+    return str(app.tasks[process_batch.name].apply_async(args=(batch,), task_id=task_id).id)
 
 
 def wait_for(
     app: ArmswatchApp,
-    task_ids: Sequence[str],
+    tasks: Mapping[str, Payloads],
     *,
     poll_seconds: float = 0.5,
     idle_timeout: float | None = None,
+    lost_check_seconds: float = 30.0,
 ) -> Iterator[TaskDone]:
     """Each task as it finishes, in any order, until all have.
 
@@ -153,28 +158,87 @@ def wait_for(
     a Redis restart or a worker killed mid-run is waited out here, not raised, since the
     messages are still in Redis and a worker will finish them. `idle_timeout`: give up
     (TimeoutError) when nothing finished for this long.
+
+    Once nothing has finished for `lost_check_seconds`, it looks for messages the broker
+    lost (`lost_messages`) and sends those batches again under the same task id.
     """
     backend = app.backend
-    pending = list(task_ids)
-    last_progress = time.monotonic()
+    pending = list(tasks)
+    last_progress = last_check = time.monotonic()
+    suspects: set[str] = set()
     while pending:
         try:
             finished = list(_finished(backend, pending))
         except (redis.RedisError, OSError) as exc:
             log.warning("result_store_unavailable", error=str(exc))
             finished = []
+        now = time.monotonic()
         if finished:
-            last_progress = time.monotonic()
+            last_progress = now
             done = {t.task_id for t in finished}
             pending = [t for t in pending if t not in done]
             yield from finished
-        elif idle_timeout is not None and time.monotonic() - last_progress > idle_timeout:
+        elif idle_timeout is not None and now - last_progress > idle_timeout:
             raise TimeoutError(
                 f"no task finished for {idle_timeout:.0f} s; {len(pending)} of "
-                f"{len(task_ids)} still queued or running (is `armswatch worker` running?)"
+                f"{len(tasks)} still queued or running (is `armswatch worker` running?)"
             )
+        elif now - max(last_progress, last_check) > lost_check_seconds:
+            last_check = now
+            suspects = _resend_lost(app, tasks, pending, suspects)
         if pending:
             time.sleep(poll_seconds)
+
+
+def _resend_lost(
+    app: ArmswatchApp, tasks: Mapping[str, Payloads], pending: Sequence[str], suspects: set[str]
+) -> set[str]:
+    """Send again what was missing twice in a row; return what is missing now."""
+    try:
+        missing = lost_messages(app, pending)
+    except (redis.RedisError, OSError) as exc:
+        log.warning("lost_message_check_failed", error=str(exc))
+        return set()
+    for task_id in sorted(missing & suspects):
+        log.warning("message_lost_sent_again", task_id=task_id, files=len(tasks[task_id]))
+        send(app, tasks[task_id], task_id)
+    return missing - suspects
+
+
+def lost_messages(app: ArmswatchApp, task_ids: Sequence[str]) -> set[str]:
+    """The tasks that are nowhere in Redis: not queued, not taken by a worker, no result.
+
+    kombu's Redis transport takes a message with BRPOP and records it as taken (in its
+    `unacked` hash, from where it is redelivered) in a second step: a worker killed between
+    the two loses the message. One atomic read of the queue, the taken messages and the
+    results finds such messages; one just being taken is missing for a moment too, so a
+    caller acts only on a task missing in two reads some seconds apart.
+    """
+    from .metrics import QUEUE, UNACKED
+
+    backend: Any = app.backend  # the Redis result store
+    pipe = app.armswatch.redis.pipeline(transaction=True)
+    # kombu keeps priorities 3, 6 and 9 in lists of their own (priority 0 is the queue).
+    for key in [QUEUE, *(f"{QUEUE}\x06\x16{p}" for p in (3, 6, 9))]:
+        pipe.lrange(key, 0, -1)
+    pipe.hvals(UNACKED)
+    pipe.mget([backend.get_key_for_task(t) for t in task_ids])
+    *queues, taken, results = pipe.execute()
+    present = {_message_id(raw) for queue in queues for raw in queue}
+    present |= {_message_id(raw, taken=True) for raw in taken}
+    return {t for t, result in zip(task_ids, results, strict=True) if result is None} - present
+
+
+def _message_id(raw: bytes | str, *, taken: bool = False) -> str | None:
+    """The task id of a kombu message as stored in the queue or (with its exchange and
+    routing key) in the unacked hash."""
+    try:
+        message = json.loads(raw)
+        if taken:
+            message = message[0]
+        return str(message["headers"]["id"])
+    except (ValueError, LookupError, TypeError):
+        return None
 
 
 def _finished(backend: Any, task_ids: Sequence[str]) -> Iterator[TaskDone]:

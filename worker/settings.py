@@ -78,6 +78,11 @@ class Settings(BaseSettings):
     max_countdown_seconds: int = Field(default=1800, ge=1)
     # How often each worker looks for messages whose visibility timeout has passed.
     restore_interval_seconds: int = Field(default=10, ge=1)
+    # Only one worker at a time looks (a lock in Redis); a worker killed while holding the
+    # lock leaves it for this long, and nobody restores anything meanwhile. kombu's 300 s
+    # is far more than a look takes (milliseconds: at most 10 messages, each moved in a
+    # transaction that checks it is still there, so two looks at once move nothing twice).
+    restore_lock_seconds: int = Field(default=30, ge=1)
     # A message whose worker died this many times while running it is dead-lettered, not
     # run again (a story that crashes the parser must not take workers down forever).
     max_deliveries: int = Field(default=3, ge=1)

@@ -12,6 +12,7 @@ from celery.contrib.testing.worker import start_worker
 from pipelines.errors import ConfigError
 from pipelines.record import Source, Story, to_payload
 from worker.celery_app import create_app
+from worker.replay import enqueue, lost_messages, wait_for
 from worker.settings import Settings
 from worker.tasks import process_batch
 
@@ -56,6 +57,12 @@ def test_the_celery_app_carries_the_reliability_settings(
     transport = conf.broker_transport_options
     assert transport["visibility_timeout"] == settings.visibility_timeout_seconds
     assert transport["visibility_timeout"] > settings.max_countdown_seconds + conf.task_time_limit
+    # kombu's own channel reads them (a misspelt option would be ignored silently).
+    with app.connection_for_write() as connection:
+        channel = connection.default_channel
+        assert channel.visibility_timeout == settings.visibility_timeout_seconds
+        assert channel.unacked_mutex_expire == settings.restore_lock_seconds
+        assert channel.unacked_restore_interval == settings.restore_interval_seconds
     app.close()
 
 
@@ -90,3 +97,31 @@ def test_a_message_that_keeps_killing_its_worker_is_dead_lettered_not_run_again(
     payload = json.loads(entry["payload"])
     assert payload["task"] == "armswatch.process_batch"
     assert payload["args"][0] == _payloads("poison")  # what is needed to re-drive it
+
+
+def test_replay_sends_again_a_message_the_broker_lost(
+    settings: Settings, redis_url: str, redis_client: redis.Redis
+) -> None:
+    app = create_app(settings, redis_url)
+    batches = [_payloads(f"batch-{n}") for n in range(3)]
+    task_ids = enqueue(app, batches)
+    assert lost_messages(app, task_ids) == set()
+    # A worker took the oldest message (BRPOP) and was killed before recording it as taken.
+    lost_id = json.loads(redis_client.rpop("armswatch"))["headers"]["id"]
+    assert lost_messages(app, task_ids) == {lost_id}
+    # One taken and recorded (kombu's unacked hash) is not lost: it comes back by itself.
+    taken = redis_client.rpop("armswatch")
+    redis_client.hset("unacked", "tag-1", json.dumps([json.loads(taken), "", "armswatch"]))
+    assert lost_messages(app, task_ids) == {lost_id}
+    redis_client.delete("unacked")
+    redis_client.rpush("armswatch", taken)
+
+    with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=30):
+        tasks = dict(zip(task_ids, batches, strict=True))
+        done = list(
+            wait_for(app, tasks, poll_seconds=0.1, idle_timeout=120, lost_check_seconds=0.5)
+        )
+    app.close()
+    assert sorted(d.task_id for d in done) == sorted(task_ids)
+    assert all(d.error is None and d.summaries for d in done)
+    assert redis_client.xlen("armswatch:tagged") == 1  # the same text each time: one story
