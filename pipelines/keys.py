@@ -90,6 +90,27 @@ class Keys:
         """How many times a worker started this message (a task id and its retry)."""
         return f"{self.prefix}deliveries:{task_id}:{retries}"
 
+    @property
+    def sent(self) -> str:
+        """Sorted set: id of a sent task whose loss would lose data -> when it is due
+        (worker/ledger.py)."""
+        return f"{self.prefix}sent"
+
+    @property
+    def sent_messages(self) -> str:
+        """Hash: task id -> the task's name and arguments, to send it again if lost."""
+        return f"{self.prefix}sent:messages"
+
+    @property
+    def sent_missing(self) -> str:
+        """Hash: task id -> when a sweep first found it in none of the broker's places."""
+        return f"{self.prefix}sent:missing"
+
+    @property
+    def sweep_lock(self) -> str:
+        """Held by the beat sweeping the ledger, so that two beats do not both re-send."""
+        return f"{self.prefix}lock:sweep"
+
     def feed_state(self, feed: str) -> str:
         """Hash of a feed's poll state: validators, last poll and error, failures, next poll."""
         return f"{self.prefix}feed:{feed}"

@@ -124,6 +124,7 @@ def live_settings(redis_url: str, config_dir: Path, tmp_path: Path) -> Settings:
         poll_wait_max_seconds=3.0,
         max_input_bytes=1_000_000,
         max_feed_bytes=1_000_000,
+        lost_message_check_seconds=0.3,
     )
 
 

@@ -45,6 +45,8 @@ def test_the_worker_polls_fetches_retries_and_publishes_once(
         f"{site.url}/stories/{a.slug}.html" for a in articles
     )
     assert redis_client.llen("armswatch") == 0
+    # Every fetch ended, the retried one too: none is left in the ledger of sent messages.
+    assert redis_client.zcard(KEYS.sent) == 0 and redis_client.hlen(KEYS.sent_messages) == 0
 
 
 def test_two_schedulers_never_claim_the_same_poll(redis_client: redis.Redis) -> None:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any, cast
 
-from celery import Celery, Task
+from celery import Celery, Task, states, uuid
 from celery.signals import setup_logging, worker_init, worker_process_init
 
 from .context import Context, prepare_fork, single_blas_thread
@@ -40,6 +41,43 @@ class ArmswatchTask(Task):  # type: ignore[type-arg]
                 self.dead_letter_poison(args, kwargs, starts - 1)
                 return None
         return super().__call__(*args, **kwargs)
+
+    # Tasks whose loss would lose data (an article, a webhook) set this: they are written in
+    # the ledger before they are sent and struck out when they end (worker/ledger.py).
+    ledgered: bool = False
+
+    def apply_async(  # type: ignore[override]
+        self, args: Any = None, kwargs: Any = None, task_id: str | None = None, **options: Any
+    ) -> Any:
+        if self.ledgered and not self.app.conf.task_always_eager:
+            from . import ledger
+
+            ctx = self.ctx
+            task_id = task_id or uuid()
+            countdown = options.get("countdown") or 0
+            eta = options.get("eta")
+            due = eta.timestamp() if eta is not None else time.time() + countdown
+            ledger.record(
+                ctx.redis,
+                ctx.keys,
+                task_id,
+                task=self.name,
+                args=args or (),
+                kwargs=kwargs or {},
+                retries=int(options.get("retries") or 0),
+                due=due,
+            )
+        return super().apply_async(args, kwargs, task_id=task_id, **options)
+
+    def after_return(
+        self, status: str, retval: Any, task_id: str, args: Any, kwargs: Any, einfo: Any
+    ) -> None:
+        # A retry has written its own message down already; anything else ended for good.
+        if self.ledgered and status in (states.SUCCESS, states.FAILURE) and task_id:
+            from . import ledger
+
+            ledger.settle(self.ctx.redis, self.ctx.keys, task_id)
+        super().after_return(status, retval, task_id, args, kwargs, einfo)
 
     def dead_letter_poison(self, args: Any, kwargs: Any, lost: int) -> None:
         from pipelines.publish import dead_letter

@@ -281,7 +281,12 @@ def _replay_queued(
         with _progress() as progress:
             bar = progress.add_task("processed by workers", total=len(inputs))
             try:
-                for done in wait_for(app, tasks, idle_timeout=timeout):
+                for done in wait_for(
+                    app,
+                    tasks,
+                    idle_timeout=timeout,
+                    lost_check_seconds=settings.lost_message_check_seconds,
+                ):
                     if done.error:  # the task failed for good: its inputs are in the DLQ
                         problems.append(Problem(f"task {done.task_id}", done.error))
                     for summary in done.summaries:
@@ -481,6 +486,7 @@ def beat(state: State) -> None:
     import signal
     import threading
 
+    from .ledger import resend_lost
     from .schedule import run_beat
     from .tasks import poll_feed
 
@@ -500,6 +506,8 @@ def beat(state: State) -> None:
             default_interval=settings.feed_interval_seconds,
             tick=settings.beat_tick_seconds,
             stop=stop,
+            sweep=lambda: resend_lost(app),
+            sweep_every=settings.lost_message_check_seconds / 2,
         )
 
 

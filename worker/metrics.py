@@ -37,10 +37,10 @@ from prometheus_client.registry import Collector
 
 from pipelines.keys import Keys, as_text
 
+from .ledger import QUEUE, UNACKED
+
 log = structlog.get_logger("armswatch.metrics")
 
-QUEUE = "armswatch"  # the Celery queue (celery_app: task_default_queue)
-UNACKED = "unacked"  # kombu's hash of taken, unacknowledged messages
 # Poll-to-publish latency buckets, seconds: a story should land within seconds of its poll;
 # minutes mean a backlog, hours a retry schedule.
 BUCKETS = (1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 1800.0, 3600.0)
@@ -120,7 +120,8 @@ class RedisCollector(Collector):
             pipe.hlen(UNACKED)
             pipe.xlen(self.keys.dlq)
             pipe.xlen(self.keys.tagged)
-            depth, unacked, dlq, tagged = pipe.execute()
+            pipe.zcard(self.keys.sent)
+            depth, unacked, dlq, tagged, sent = pipe.execute()
         except redis.RedisError as exc:  # a scrape during a Redis restart: report that
             log.warning("metrics_unavailable", error=str(exc))
             up = GaugeMetricFamily("armswatch_redis_up", "Redis answered this scrape.")
@@ -148,6 +149,11 @@ class RedisCollector(Collector):
             "retries": CounterMetricFamily(
                 "armswatch_task_retries", "Task retries.", labels=["task"]
             ),
+            "resent": CounterMetricFamily(
+                "armswatch_messages_resent",
+                "Messages the broker lost (a worker killed as it took them), sent again.",
+                labels=["task"],
+            ),
         }
         buckets: dict[str, float] = {}
         for field, value in sorted(values.items()):
@@ -173,6 +179,11 @@ class RedisCollector(Collector):
             ),
             ("armswatch_dlq_entries", "Entries in the dead-letter stream.", dlq),
             ("armswatch_tagged_entries", "Entries in the tagged stream.", tagged),
+            (
+                "armswatch_ledger_entries",
+                "Fetches and webhooks sent and not yet ended (worker/ledger.py).",
+                sent,
+            ),
         ):
             gauge = GaugeMetricFamily(name, doc)
             gauge.add_metric([], value)

@@ -16,7 +16,6 @@ workers (`enqueue`) and waits for their results (`wait_for`).
 from __future__ import annotations
 
 import gc
-import json
 import math
 import multiprocessing
 import os
@@ -32,6 +31,7 @@ from celery import states
 
 from .celery_app import ArmswatchApp
 from .context import prepare_fork, single_blas_thread
+from .ledger import broker_ids, read_broker
 from .settings import Settings
 
 Payloads = list[dict[str, Any]]
@@ -208,37 +208,19 @@ def _resend_lost(
 def lost_messages(app: ArmswatchApp, task_ids: Sequence[str]) -> set[str]:
     """The tasks that are nowhere in Redis: not queued, not taken by a worker, no result.
 
-    kombu's Redis transport takes a message with BRPOP and records it as taken (in its
-    `unacked` hash, from where it is redelivered) in a second step: a worker killed between
-    the two loses the message. One atomic read of the queue, the taken messages and the
-    results finds such messages; one just being taken is missing for a moment too, so a
-    caller acts only on a task missing in two reads some seconds apart.
+    kombu takes a message with BRPOP and records it as taken in a second step (see
+    worker/ledger.py): a worker killed between the two loses the message. One atomic read
+    of the queue, the taken messages and the results finds such messages; one just being
+    taken is missing for a moment too, so a caller acts only on a task missing in two
+    reads some seconds apart.
     """
-    from .metrics import QUEUE, UNACKED
-
     backend: Any = app.backend  # the Redis result store
     pipe = app.armswatch.redis.pipeline(transaction=True)
-    # kombu keeps priorities 3, 6 and 9 in lists of their own (priority 0 is the queue).
-    for key in [QUEUE, *(f"{QUEUE}\x06\x16{p}" for p in (3, 6, 9))]:
-        pipe.lrange(key, 0, -1)
-    pipe.hvals(UNACKED)
+    read_broker(pipe)
     pipe.mget([backend.get_key_for_task(t) for t in task_ids])
-    *queues, taken, results = pipe.execute()
-    present = {_message_id(raw) for queue in queues for raw in queue}
-    present |= {_message_id(raw, taken=True) for raw in taken}
+    *broker, results = pipe.execute()
+    present = broker_ids(broker)
     return {t for t, result in zip(task_ids, results, strict=True) if result is None} - present
-
-
-def _message_id(raw: bytes | str, *, taken: bool = False) -> str | None:
-    """The task id of a kombu message as stored in the queue or (with its exchange and
-    routing key) in the unacked hash."""
-    try:
-        message = json.loads(raw)
-        if taken:
-            message = message[0]
-        return str(message["headers"]["id"])
-    except (ValueError, LookupError, TypeError):
-        return None
 
 
 def _finished(backend: Any, task_ids: Sequence[str]) -> Iterator[TaskDone]:

@@ -75,12 +75,21 @@ def run_beat(
     default_interval: int,
     tick: float,
     stop: threading.Event,
+    sweep: Callable[[], object] | None = None,
+    sweep_every: float = 60.0,
 ) -> int:
-    """Enqueue each feed's poll when it is due, until `stop` is set; returns polls enqueued."""
+    """Enqueue each feed's poll when it is due, until `stop` is set; returns polls enqueued.
+
+    `sweep`, when given, runs every `sweep_every` seconds (the ledger of sent messages).
+    """
     forget_removed(client, keys, feeds)
     count = 0
+    next_sweep = time.monotonic()
     while not stop.is_set():
         try:
+            if sweep is not None and time.monotonic() >= next_sweep:
+                next_sweep = time.monotonic() + sweep_every
+                sweep()
             for feed in claim_due(
                 client, keys, feeds, default_interval=default_interval, now=time.time()
             ):

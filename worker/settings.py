@@ -83,6 +83,11 @@ class Settings(BaseSettings):
     # is far more than a look takes (milliseconds: at most 10 messages, each moved in a
     # transaction that checks it is still there, so two looks at once move nothing twice).
     restore_lock_seconds: int = Field(default=30, ge=1)
+    # A message kombu lost (its worker was killed between taking it and recording it as
+    # taken) is sent again when two looks this far apart find it nowhere in Redis: by
+    # `armswatch beat` for fetches and webhooks (worker/ledger.py), by `replay --queue`
+    # for its batches.
+    lost_message_check_seconds: float = Field(default=60.0, gt=0)
     # A message whose worker died this many times while running it is dead-lettered, not
     # run again (a story that crashes the parser must not take workers down forever).
     max_deliveries: int = Field(default=3, ge=1)

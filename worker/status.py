@@ -17,7 +17,8 @@ from rich.table import Table
 from pipelines.keys import Keys, as_text
 
 from .feeds import FeedState
-from .metrics import QUEUE, UNACKED, counters
+from .ledger import QUEUE, UNACKED
+from .metrics import counters
 
 
 def collect_status(

@@ -187,6 +187,7 @@ def dispatch_webhooks(app: ArmswatchApp, subscriptions: Sequence[Subscription]) 
     bind=True,
     base=ArmswatchTask,
     name="armswatch.deliver_webhook",
+    ledgered=True,  # a lost message is an alert never sent (worker/ledger.py)
     # Redis down (the marker, the dead-letter stream): retried like process_batch.
     autoretry_for=(redis.ConnectionError, redis.TimeoutError),
     retry_backoff=True,
@@ -345,7 +346,7 @@ def poll_feed(self: ArmswatchTask, feed: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-@shared_task(bind=True, base=ArmswatchTask, name="armswatch.fetch_article")
+@shared_task(bind=True, base=ArmswatchTask, name="armswatch.fetch_article", ledgered=True)
 def fetch_article(self: ArmswatchTask, job: dict[str, Any]) -> dict[str, Any]:
     """Fetch, extract, de-duplicate, tag and publish one feed entry."""
     ctx = self.ctx
