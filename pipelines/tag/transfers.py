@@ -324,6 +324,13 @@ class Extractor:
             theme_tok = next(iter(_preps([token], ("with",))), theme_tok)
             if agent is not None:
                 r.add("supplier", (resolve(a) for a in _conjuncts(agent)), "syntax")
+        elif (reduced := self._reduced_relative(token, frame)) is not None:
+            # "The army deployed TB2 drones acquired from Turkey", parsed as if the drones
+            # acquired something: the drones are the theme, the army the recipient.
+            theme_tok, holder_subject = reduced
+            r.add("recipient", [resolve(holder_subject)], "syntax")
+            if agent is not None:
+                r.add("supplier", (resolve(a) for a in _conjuncts(agent)), "syntax")
         elif agent is not None:
             r.add(subject_side, (resolve(a) for a in _conjuncts(agent)), "syntax")
         elif noun:
@@ -416,6 +423,25 @@ class Extractor:
                 r.fallback_supplier = self._other_state(sent, r.codes("recipient"), maker=True)
         return r
 
+    def _reduced_relative(self, token: Token, frame: str) -> tuple[Token, Token] | None:
+        """A participle after a weapon that the parser made a clause of its own: in "the army
+        deployed drones acquired from Turkey to watch the border", `drones` comes out as
+        the subject of `acquired`. Returns (the weapon noun, the subject of the main verb)."""
+        if frame not in ("acquire", "supply") or token.tag_ not in ("VBN", "VBD"):
+            return None
+        subj = _child(token, "nsubj")
+        main = token.head
+        if (
+            subj is None
+            or token.dep_ not in ("ccomp", "conj", "advcl")
+            or main.pos_ != "VERB"
+            or any(c.dep_ in ("aux", "auxpass", "dobj") for c in token.children)
+            or not self.index.weapons_in(_np_tokens(subj))
+        ):
+            return None
+        holder = _subject(main, [])
+        return (subj, holder) if holder is not None else None
+
     def _actorish(self, token: Token) -> bool:
         lemma = token.lemma_.lower()
         return (
@@ -502,8 +528,15 @@ class Extractor:
         subject_codes = {c for s in _conjuncts(subj) if (c := resolve(s))}
         partners = {c for node in upto for p in _preps([node], ("with",))
                     if (c := resolve(p, allow_anaphora=False))}  # fmt: skip
+        located = bool(r.recipients)  # where the production is: "a factory in Morocco"
         if not r.recipients and len(subject_codes - r.codes("supplier")) == 1:
             r.add("recipient", subject_codes - r.codes("supplier"), "syntax")
+        named = {c for s in _conjuncts(subj) if (c := resolve(s, allow_anaphora=False))}
+        foreign = named - r.codes("recipient")
+        if not r.suppliers and located and agent is None and len(foreign) == 1:
+            # A foreign maker builds in the recipient's country: "Israeli drone maker
+            # BlueBird will build a factory in Morocco", "Baykar is building a plant in Ukraine".
+            r.add("supplier", foreign, "syntax")
         if not r.suppliers and r.recipients:
             # The subject makes the weapons; a second party is a supplier only when it is
             # conjoined ("Russia and Iran are considering...") or a partner ("with Iran").
@@ -689,19 +722,20 @@ class Extractor:
             if code and code != exclude:
                 return [(code, "origin")]
         for c in head.children:  # "drones made in Iran", "missiles produced by North Korea"
-            if c.dep_ == "acl" and c.lemma_.lower() in (
-                "make",
-                "produce",
-                "build",
-                "manufacture",
-                "design",
-                "supply",
-                "develop",
-            ):
-                for obj in _preps([c], ("in", "by")):
-                    code = self.index.resolve(obj, allow_anaphora=False)
-                    if code and code != exclude:
-                        return [(code, "origin")]
+            if c.dep_ != "acl":
+                continue
+            lemma = c.lemma_.lower()
+            frame = self.t.frame_of(lemma, "VERB")
+            if lemma in _MAKING_VERBS or frame == "supply":
+                preps: tuple[str, ...] = ("in", "by")  # "supplied by Iran"
+            elif frame == "acquire":
+                preps = ("from",)  # "TB2 drones acquired from Turkey"
+            else:
+                continue
+            for obj in _preps([c], preps):
+                code = self.index.resolve(obj, allow_anaphora=False)
+                if code and code != exclude:
+                    return [(code, "origin")]
         origin = w.info.origin
         if origin and origin != exclude and origin in self._mentioned:
             return [(origin, "catalogue")]
@@ -1003,6 +1037,9 @@ class Extractor:
 
 
 # --- merging ----------------------------------------------------------------------------
+
+
+_MAKING_VERBS = frozenset({"make", "produce", "build", "manufacture", "design", "develop"})
 
 
 def _kind(status: Status) -> str:

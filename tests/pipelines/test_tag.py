@@ -173,6 +173,23 @@ CASES: list[tuple[str, str, list[T]]] = [
         "Western officials say.",
         [("IR", "RU", "drone", "delivered", False)],
     ),
+    (
+        "dateline-then-hedge",
+        "ADDIS ABABA, March 4 (Reuters) - Ethiopia is thought to have received Wing Loong II "
+        "drones from China late last year, two diplomats said.",
+        [("CN", "ET", "drone", "delivered", False)],
+    ),
+    (
+        "reduced-relative",
+        "Mali's army has deployed drones purchased from Turkey to hunt jihadists in the north.",
+        [("TR", "ML", "drone", "delivered", False)],
+    ),
+    (
+        "foreign-maker-builds-abroad",
+        "German arms maker Rheinmetall will open a plant in Lithuania to produce air defence "
+        "missiles.",
+        [("DE", "LT", "missile", "production", False)],
+    ),
 ]
 
 # Texts that report no transfer at all.
@@ -197,6 +214,8 @@ NONE = [
     ("reluctance", "Washington has long been reluctant to sell armed drones to Riyadh."),
     # The state word says whose the drones are; who made them the text does not say.
     ("holder", "Indian media claimed the Bangladeshi TB2s were being flown by Turkish crews."),
+    # A maker building at home is no transfer, wherever the sentence says it builds.
+    ("maker-at-home", "Baykar will build a second drone factory in Turkey, near Istanbul."),
 ]
 
 
