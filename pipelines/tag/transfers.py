@@ -998,17 +998,27 @@ class Extractor:
                 g.lemma_.lower() in ("refuse", "decline", "fail") for g in governors
             ):
                 continue  # "has not denied", "refused to deny": no denial
+            obj = _child(token, "dobj")
+            complement = _child(token, "ccomp") or _child(token, "xcomp")
+            # "denied a report that deliveries were delayed": the report's own clause says
+            # what is denied; the object does not point back at an earlier sentence.
+            content = _content_clause(obj) if obj is not None else None
+            if content is not None:
+                obj = None
+                complement = complement or content
+            if obj is not None and (obj.lemma_.lower() in self.t.denial_objects
+                                    or obj.lower_ in self.t.denial_objects):  # fmt: skip
+                anaphoric = True
+            if complement is not None and not self._denies_transfer(complement):
+                # "denied that deliveries had been delayed", "rejected reports that Israeli
+                # personnel had operated the drones": the transfer itself stands.
+                continue
             if is_noun:
                 owner = self._owner(token)
                 deniers |= {owner} if owner else set()
             else:
                 subj = _subject(token, governors)
                 deniers |= {c for h in _conjuncts(subj) if (c := self.index.resolve(h))}
-            obj = _child(token, "dobj")
-            complement = _child(token, "ccomp") or _child(token, "xcomp")
-            if obj is not None and (obj.lemma_.lower() in self.t.denial_objects
-                                    or obj.lower_ in self.t.denial_objects):  # fmt: skip
-                anaphoric = True
             for part in (complement, obj):
                 if part is not None and self._is_transferish(part):
                     clause = True
@@ -1027,6 +1037,16 @@ class Extractor:
                             for t in sent)  # fmt: skip
         return deniers, anaphoric, clause
 
+    def _denies_transfer(self, clause: Token) -> bool:
+        """Whether a denied clause is about the transfer, not a delay of it or who flew it."""
+        lemma = clause.lemma_.lower()
+        if lemma in _DISRUPTIONS or lemma in self.t.negating:
+            return False
+        if self.t.frame_of(lemma, clause.pos_) == "use":
+            subj = _child(clause, "nsubj")
+            return subj is None or subj.lemma_.lower() not in _PERSONNEL
+        return True
+
     def _is_transferish(self, token: Token) -> bool:
         """Says that weapons moved (a deal or a meeting denied is not a transfer denied)."""
         return any(
@@ -1037,6 +1057,20 @@ class Extractor:
 
 
 # --- merging ----------------------------------------------------------------------------
+
+
+# A denied clause about these affirms the transfer: "denied that deliveries were delayed".
+_DISRUPTIONS = frozenset({"delay", "postpone", "pause", "slow", "disrupt", "interrupt"})
+# "denied that Israeli personnel operated the drones": who flies them, not who sold them.
+_PERSONNEL = frozenset({"personnel", "crew", "crews", "officer", "adviser", "advisor",
+                        "instructor", "pilot", "operator", "technician", "specialist",
+                        "troop", "soldier", "mercenary", "contractor", "expert"})  # fmt: skip
+
+
+def _content_clause(noun: Token) -> Token | None:
+    """The clause a noun like "report" or "claim" states: "reports that X had Y"."""
+    return next((c for c in noun.children if c.dep_ in ("acl", "ccomp", "relcl")
+                 and any(m.dep_ == "mark" for m in c.children)), None)  # fmt: skip
 
 
 _MAKING_VERBS = frozenset({"make", "produce", "build", "manufacture", "design", "develop"})

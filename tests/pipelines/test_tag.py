@@ -190,6 +190,24 @@ CASES: list[tuple[str, str, list[T]]] = [
         "missiles.",
         [("DE", "LT", "missile", "production", False)],
     ),
+    (
+        "denied-delay-not-transfer",
+        "Kenya took delivery of Bayraktar TB2 drones from Turkey in March. Baykar denied a "
+        "newspaper report that the deliveries had been postponed.",
+        [("TR", "KE", "drone", "delivered", False)],
+    ),
+    (
+        "denied-crews-not-transfer",
+        "Turkey sold Akinci drones to Niger last year. Niger's government dismissed claims that "
+        "Turkish crews were flying the drones.",
+        [("TR", "NE", "drone", "delivered", False)],
+    ),
+    (
+        "denied-claims-that",
+        "Iran has sent Shahed drones to Russia, officials say. Tehran rejected claims that it "
+        "had supplied drones to Moscow.",
+        [("IR", "RU", "drone", "delivered", True)],
+    ),
 ]
 
 # Texts that report no transfer at all.
