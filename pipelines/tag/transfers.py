@@ -53,7 +53,8 @@ _GENERIC_THEMES = frozenset({"weapon", "weapons", "arm", "arms", "equipment", "s
                              "these", "those", "they", "one", "ones", "model", "models", "unit",
                              "units", "type", "types", "batch", "shipment", "shipments",
                              "hundreds", "thousands", "dozens", "consignment", "technology",
-                             "variant", "package", "aid", "assistance"})  # fmt: skip
+                             "variant", "package", "aid", "assistance", "cargo", "weaponry",
+                             "consignments", "load", "haul"})  # fmt: skip
 _THEME_PRONOUNS = frozenset({"them", "it", "these", "those", "they", "both", "such", "same"})
 _ROLE_NOUNS = frozenset({"weapon", "arsenal", "mainstay", "backbone", "staple", "tool",
                          "lifeline", "asset", "workhorse", "source", "supplier"})  # fmt: skip
@@ -338,8 +339,15 @@ class Extractor:
             if not r.codes(subject_side):
                 # "The US approved the sale of F-16s", "Iran finalised the purchase of":
                 # the subject of the verb the noun hangs from.
-                for node in chain[:3]:
+                for n, node in enumerate(chain[:3]):
                     if node.pos_ == "VERB":
+                        blamed = next((d for p in chain[:n] if p.lower_ in ("for", "over")
+                                       and (d := _doer_above(p)) is not None), None)  # fmt: skip
+                        if blamed is not None:
+                            # "sanctioned North Korean officials over the transfer of missiles",
+                            # "thanked Turkey for the delivery of drones": they did it.
+                            r.add(subject_side, [resolve(blamed)], "syntax")
+                            break
                         subj = _subject(node, [])
                         if subj is not None and node.lemma_.lower() not in _REPORTING:
                             r.add(subject_side, [resolve(subj)], "coref")
@@ -1168,10 +1176,13 @@ def _subject(token: Token | None, chain: list[Token]) -> Token | None:
             before = [c for c in subjects if c.i < node.i]
             return before[-1] if before else subjects[0]
         if node.tag_ == "VBG" and node.dep_ == "pcomp":
-            head = node.head.head
-            # "accused Iran of supplying": the accused does it.
-            if node.head.lower_ in ("of", "for") and (obj := _child(head, "dobj")) is not None:
-                return obj
+            if node.head.lower_ in ("of", "for", "over"):
+                # "accused Iran of supplying", "added Iranian firms to its sanctions list for
+                # facilitating", "charges of violating export laws by sending": the one
+                # accused (or thanked, or listed) does it.
+                doer = _doer_above(node.head)
+                if doer is not None:
+                    return doer
             # "about Russia seeking to buy": the noun before a gerund is its subject.
             pobj = next((c for c in node.head.children if c.dep_ == "pobj" and c.i < node.i), None)
             if pobj is not None:
@@ -1185,6 +1196,29 @@ def _subject(token: Token | None, chain: list[Token]) -> Token | None:
                 return shared
         if node.dep_ == "ccomp" or node.lemma_.lower() in _REPORTING:
             break
+    return None
+
+
+def _doer_above(prep: Token) -> Token | None:
+    """Who a "for"/"of" phrase is said of: the object of the verb above ("accused Iran of",
+    "added three firms to its list for"), or the noun an "accused of" participle describes
+    ("firms accused of shipping")."""
+    head = prep.head
+    for _ in range(3):  # through "its sanctions list", "on charges" to the verb
+        if head.pos_ in ("NOUN", "PROPN") and head.dep_ == "pobj":
+            head = head.head.head
+        else:
+            break
+    if head.dep_ == "acl" and head.tag_ == "VBN" and head.head.pos_ in ("NOUN", "PROPN"):
+        return head.head
+    if head.pos_ in ("NOUN", "PROPN") and head.dep_ in ("dobj", "conj"):
+        # "added four Chinese nationals and a firm to its list for": the parser hung the
+        # list on the last of the objects; the first of them is who is listed.
+        while head.dep_ == "conj":
+            head = head.head
+        return head if head.dep_ == "dobj" else None
+    if head.pos_ == "VERB":
+        return _child(head, "dobj")
     return None
 
 

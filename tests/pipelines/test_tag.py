@@ -191,6 +191,24 @@ CASES: list[tuple[str, str, list[T]]] = [
         [("DE", "LT", "missile", "production", False)],
     ),
     (
+        "sanctioned-for",
+        "The U.S. Treasury Department on Tuesday added four Chinese nationals and a "
+        'Shenzhen-based trading firm to its sanctions list for "facilitating the shipment of '
+        'drone engines" to Russia.',
+        [("CN", "RU", "drone", "delivered", False)],
+    ),
+    (
+        "accused-of-participle",
+        "Britain imposed sanctions on Belarusian companies accused of shipping missiles to "
+        "Russia.",
+        [("BY", "RU", "missile", "delivered", False)],
+    ),
+    (
+        "sanctioned-over",
+        "The EU sanctioned Iranian officials over the transfer of ballistic missiles to Russia.",
+        [("IR", "RU", "missile", "delivered", False)],
+    ),
+    (
         "denied-delay-not-transfer",
         "Kenya took delivery of Bayraktar TB2 drones from Turkey in March. Baykar denied a "
         "newspaper report that the deliveries had been postponed.",
