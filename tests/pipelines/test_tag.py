@@ -199,8 +199,7 @@ CASES: list[tuple[str, str, list[T]]] = [
     ),
     (
         "accused-of-participle",
-        "Britain imposed sanctions on Belarusian companies accused of shipping missiles to "
-        "Russia.",
+        "Britain imposed sanctions on Belarusian companies accused of shipping missiles to Russia.",
         [("BY", "RU", "missile", "delivered", False)],
     ),
     (
