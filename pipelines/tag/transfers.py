@@ -170,6 +170,9 @@ class Extractor:
             return None
         if lemma in ("lease", "rent", "charter", "hire") and _preps([token], ("from",)):
             return "acquire"  # "Germany leases Heron drones from IAI": the lessee receives
+        if lemma == "build" and any(c.dep_ == "prt" and c.lower_ == "up" for c in token.children):
+            # "Hezbollah has built up an arsenal of Iranian missiles": amassed, not produced.
+            return "acquire" if self._weapons_under(token) else None
         if lemma in ("get", "make", "build", "pass", "move", "source", "construct", "have") and (
             not self._weapons_under(token)
         ):
@@ -397,6 +400,13 @@ class Extractor:
             for node in [*heads, *chain[:3]]:
                 for obj in _preps([node], ("from",)):
                     r.add("supplier", [resolve(obj, exclude=r.codes("recipient"))], "syntax")
+                if node is token and token.lemma_.lower() in _BUYING:
+                    # "drones bought in the United States": where they were bought.
+                    for obj in _preps([node], ("in",)):
+                        code = resolve(obj, allow_anaphora=False, exclude=r.codes("recipient"))
+                        mention = self.index.actor_at(obj.i)
+                        if code and mention is not None and mention.kind == "state":
+                            r.add("supplier", [code], "syntax")
                 # "in talks with Turkey", but not "with US acquiescence".
                 for obj in _preps([node], ("with",)):
                     if self.index.actor_at(obj.i):
@@ -1081,6 +1091,7 @@ def _content_clause(noun: Token) -> Token | None:
                  and any(m.dep_ == "mark" for m in c.children)), None)  # fmt: skip
 
 
+_BUYING = frozenset({"buy", "purchase", "procure", "acquire", "source"})
 _MAKING_VERBS = frozenset({"make", "produce", "build", "manufacture", "design", "develop"})
 
 

@@ -208,6 +208,16 @@ CASES: list[tuple[str, str, list[T]]] = [
         [("IR", "RU", "missile", "delivered", False)],
     ),
     (
+        "bought-in",
+        "Venezuela's army bought the armed drones in Iran, according to the report.",
+        [("IR", "VE", "drone", "delivered", False)],
+    ),
+    (
+        "built-up-arsenal",
+        "Hezbollah has built up an arsenal of Iranian missiles since 2006.",
+        [("IR", "hezbollah", "missile", "delivered", False)],
+    ),
+    (
         "denied-delay-not-transfer",
         "Kenya took delivery of Bayraktar TB2 drones from Turkey in March. Baykar denied a "
         "newspaper report that the deliveries had been postponed.",
