@@ -34,6 +34,9 @@ STATE_NOUNS = frozenset(
         "forces", "troops", "ministry", "buyer", "customer", "client",
     }
 )  # fmt: skip
+# Nouns for a state's rulers and armed forces, which a story uses for one another.
+GOVERNMENT_NOUNS = frozenset({"junta", "regime", "military", "government", "army",
+                              "authorities", "administration"})  # fmt: skip
 GROUP_NOUNS = frozenset(
     {
         "group", "militia", "rebels", "movement", "fighters", "insurgents", "organization",
@@ -107,6 +110,9 @@ class DocIndex:
     sentences: list[Span] = field(default_factory=list)
     ents: list[Span] = field(default_factory=list)  # likewise Doc.ents, rebuilt on each access
     _sentence_of: list[int] = field(default_factory=list)
+    # Where a government noun was introduced with its state ("Myanmar's military", "the
+    # Malian junta"): token index, lemma, code. Filled on first use.
+    _introduced: list[tuple[int, str, str]] | None = None
 
     @classmethod
     def build(cls, doc: Doc, gazetteer: Gazetteer) -> DocIndex:
@@ -300,7 +306,7 @@ class DocIndex:
                 code = self.resolve(speaker, allow_anaphora=False, exclude=exclude)
                 if code:
                     return code
-            if token.dep_ in ("nsubj", "nsubjpass") and token.i - self.sent_of(token.i).start <= 1:
+            if _opens_sentence(token) and token.i - self.sent_of(token.i).start <= 1:
                 # "Germany is a donor. It has delivered...": a sentence-initial pronoun
                 # continues the previous sentence's subject.
                 code = self._previous_subject(token, exclude)
@@ -310,6 +316,9 @@ class DocIndex:
                 token, ("state", "group", "organ", "company"), exclude, salient=False
             )
         elif lemma in STATE_NOUNS and _definite(token):
+            introduced = self._introduced_as(token, exclude)
+            if introduced:
+                return introduced
             kinds = ("state", "organ")
         elif lemma in GROUP_NOUNS and _definite(token):
             kinds = ("group",)
@@ -355,7 +364,53 @@ class DocIndex:
         previous = self.sent_of(start - 1)
         for t in previous:
             if t.dep_ in ("nsubj", "nsubjpass") and t.head == previous.root:
-                return self.resolve(t, allow_anaphora=False, exclude=exclude)
+                code = self.resolve(t, allow_anaphora=False, exclude=exclude)
+                if code is None:
+                    # "The junta's response relied on airpower. Its air force...": a
+                    # government noun introduced earlier with its state.
+                    nouns = [n for n in t.subtree if n.lemma_.lower() in STATE_NOUNS
+                             and _definite(n)]  # fmt: skip
+                    code = next((c for n in nouns if (c := self._introduced_as(n, exclude))),
+                                None)  # fmt: skip
+                return code
+        return None
+
+    def _introduced_as(self, token: Token, exclude: frozenset[str]) -> str | None:
+        """The state a definite government noun was introduced with ("Myanmar's military
+        ... the junta"): the same noun first, else any of the government nouns."""
+        lemma = token.lemma_.lower()
+        if self._introduced is None:
+            self._introduced = []
+            for t in self.doc:
+                noun = t.lemma_.lower()
+                if noun not in STATE_NOUNS or t.pos_ not in ("NOUN", "PROPN"):
+                    continue
+                for child in t.children:
+                    mention = self._actor_at.get(child.i)
+                    if (child.dep_ in ("poss", "amod", "compound") and mention is not None
+                            and mention.code and mention.kind == "state"):  # fmt: skip
+                        self._introduced.append((t.i, noun, mention.code))
+                        break
+        earlier = [(i, n, c) for i, n, c in self._introduced if i < token.i and c not in exclude]
+        same = [(i, c) for i, n, c in earlier if n == lemma]
+        # "Its air force ... flown by the air force": the same noun under a possessive
+        # pronoun, if nearer, is introduced by whatever the pronoun stands for.
+        owned_by_pronoun = [
+            t for t in self.doc[same[-1][0] + 1 if same else 0 : token.i]
+            if t.lemma_.lower() == lemma and t.pos_ == "NOUN"
+            and any(c.dep_ == "poss" and c.lower_ in ("its", "their") for c in t.children)
+        ]  # fmt: skip
+        if owned_by_pronoun:
+            pronoun = next(c for c in owned_by_pronoun[-1].children if c.dep_ == "poss")
+            code = self.antecedent(pronoun, exclude=exclude)
+            if code:
+                return code
+        if same:
+            return same[-1][1]
+        if lemma in GOVERNMENT_NOUNS:
+            kin = [c for _, n, c in earlier if n in GOVERNMENT_NOUNS]
+            if kin:
+                return kin[-1]
         return None
 
     def _previous_person(self, token: Token, exclude: frozenset[str]) -> str | None:
@@ -389,6 +444,13 @@ def _dateline(text: str, start: int, end: int) -> bool:
         return False
     rest = text[end : end + 80]
     return "—" in rest[:60] or " - " in rest[:40] or rest.lstrip().startswith(("(", ",", "/"))
+
+
+def _opens_sentence(token: Token) -> bool:
+    """A subject pronoun, or the possessive of a subject ("Its air force has bombed")."""
+    if token.dep_ in ("nsubj", "nsubjpass"):
+        return True
+    return token.dep_ == "poss" and token.head.dep_ in ("nsubj", "nsubjpass")
 
 
 def _in_subject(token: Token) -> bool:

@@ -339,6 +339,10 @@ class Extractor:
             r.add(subject_side, (resolve(a) for a in _conjuncts(agent)), "syntax")
         elif noun:
             r.add(subject_side, [self._owner(token)], "syntax")
+            if frame == "supply" and token.head.dep_ == "agent" and token.head.head.dep_ == "acl":
+                # "Its air force, bolstered by the delivery of Su-30 fighters from Russia":
+                # what the deliveries bolster is what received them.
+                r.add("recipient", [resolve(token.head.head.head)], "syntax")
             if not r.codes(subject_side):
                 # "The US approved the sale of F-16s", "Iran finalised the purchase of":
                 # the subject of the verb the noun hangs from.

@@ -218,6 +218,20 @@ CASES: list[tuple[str, str, list[T]]] = [
         [("IR", "hezbollah", "missile", "delivered", False)],
     ),
     (
+        "bolstered-by-delivery",
+        "Sudan's army has lost ground in Darfur this year. Fighters have cut the roads to Chad. "
+        "The army's answer has been airpower. Its air force, strengthened by the delivery of "
+        "drones from Turkey, has struck markets in El Fasher.",
+        [("TR", "SD", "drone", "delivered", False)],
+    ),
+    (
+        "junta-as-introduced",
+        "Myanmar's military has lost ground in the north. Rebels have cut trade routes to "
+        "China. The junta's response relied on airpower. Its air force has received Su-30 "
+        "fighters from Russia.",
+        [("RU", "MM", "aircraft", "delivered", False)],
+    ),
+    (
         "denied-delay-not-transfer",
         "Kenya took delivery of Bayraktar TB2 drones from Turkey in March. Baykar denied a "
         "newspaper report that the deliveries had been postponed.",
