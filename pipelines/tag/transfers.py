@@ -402,6 +402,8 @@ class Extractor:
                 r.add("supplier", [resolve(obj, allow_anaphora=False)], "syntax")
         else:
             for node in [*heads, *chain[:3]]:
+                if frame == "use" and (node is not theme_tok or token.lemma_.lower() in _LAUNCH):
+                    continue  # "fired missiles from Belarus", "operated from Mogadishu": a place
                 for obj in _preps([node], ("from",)):
                     r.add("supplier", [resolve(obj, exclude=r.codes("recipient"))], "syntax")
                 if node is token and token.lemma_.lower() in _BUYING:
@@ -1095,6 +1097,8 @@ def _content_clause(noun: Token) -> Token | None:
                  and any(m.dep_ == "mark" for m in c.children)), None)  # fmt: skip
 
 
+# Use verbs whose "from" is where the weapon was launched from, never where it came from.
+_LAUNCH = frozenset({"launch", "fire", "fly", "unleash"})
 _BUYING = frozenset({"buy", "purchase", "procure", "acquire", "source"})
 _MAKING_VERBS = frozenset({"make", "produce", "build", "manufacture", "design", "develop"})
 

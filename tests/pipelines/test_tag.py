@@ -232,6 +232,11 @@ CASES: list[tuple[str, str, list[T]]] = [
         [("RU", "MM", "aircraft", "delivered", False)],
     ),
     (
+        "launched-from-a-place",
+        "Hezbollah fired Iranian-made anti-tank missiles from Lebanon at army posts.",
+        [("IR", "hezbollah", "missile", "delivered", False)],
+    ),
+    (
         "denied-delay-not-transfer",
         "Kenya took delivery of Bayraktar TB2 drones from Turkey in March. Baykar denied a "
         "newspaper report that the deliveries had been postponed.",
@@ -273,6 +278,8 @@ NONE = [
     ("reluctance", "Washington has long been reluctant to sell armed drones to Riyadh."),
     # The state word says whose the drones are; who made them the text does not say.
     ("holder", "Indian media claimed the Bangladeshi TB2s were being flown by Turkish crews."),
+    # Where a missile was fired from is not where it came from.
+    ("fired-from", "Russian forces fired cruise missiles from Belarus at Kyiv overnight."),
     # A maker building at home is no transfer, wherever the sentence says it builds.
     ("maker-at-home", "Baykar will build a second drone factory in Turkey, near Istanbul."),
 ]
