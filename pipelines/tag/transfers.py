@@ -164,6 +164,12 @@ class Extractor:
         frame = self.t.frame_of(lemma, pos)
         if frame is None and pos == "ADJ" and token.tag_ == "VBN":
             frame = self.t.frame_of(lemma, "VERB")
+        if (
+            frame is None
+            and lemma in ("put", "bring", "enter")
+            and any(p.lemma_.lower() == "service" for p in _preps([token], ("in", "into")))
+        ):
+            frame = "use"  # "has put Bayraktar TB2s into service"
         if frame is None:
             return None
         if lemma == "take" and not any(c.lemma_ == "delivery" for c in token.children):
@@ -209,7 +215,17 @@ class Extractor:
     def _governors(self, token: Token) -> list[Token]:
         chain: list[Token] = []
         current = token
-        while current.dep_ in _CLIMB and current.head is not current and len(chain) < 8:
+        # "The sale of NASAMS to Taiwan was approved": a noun trigger's passive verb governs it.
+        passive_noun = (
+            token.pos_ in ("NOUN", "PROPN")
+            and token.dep_ == "nsubjpass"
+            and token.head.lemma_.lower() in self.t.agreed | self.t.signing
+        )
+        while (
+            (current.dep_ in _CLIMB or (current is token and passive_noun))
+            and current.head is not current
+            and len(chain) < 8
+        ):
             if current.lower_ in _CLAUSE_BOUNDARIES:
                 break  # "After shipping drones, Iran agreed to...": another time, another status
             current = current.head
@@ -339,6 +355,9 @@ class Extractor:
             r.add(subject_side, (resolve(a) for a in _conjuncts(agent)), "syntax")
         elif noun:
             r.add(subject_side, [self._owner(token)], "syntax")
+            if _foreign_military_sale(token):
+                # The US programme by that name: the seller is the United States.
+                r.add("supplier", ["US"], "syntax")
             if frame == "supply" and token.head.dep_ == "agent" and token.head.head.dep_ == "acl":
                 # "Its air force, bolstered by the delivery of Su-30 fighters from Russia":
                 # what the deliveries bolster is what received them.
@@ -355,7 +374,8 @@ class Extractor:
                             # "thanked Turkey for the delivery of drones": they did it.
                             r.add(subject_side, [resolve(blamed)], "syntax")
                             break
-                        subj = _subject(node, [])
+                        # "The sale of NASAMS to Taiwan was approved by the United States".
+                        subj = _subject(node, []) or _agent(node)
                         if subj is not None and node.lemma_.lower() not in _REPORTING:
                             r.add(subject_side, [resolve(subj)], "coref")
                         break
@@ -419,6 +439,11 @@ class Extractor:
                         r.add("supplier", [resolve(obj)], "syntax")
 
         r.theme = self._theme(token, theme_tok, sent)
+        if not r.theme and noun and frame == "supply":
+            # "a sale to the Government of Chile of F-16 jets": the "of" the parser hung on
+            # the buyer's name is the sale's.
+            inner = [t for obj in _preps(heads, _RECIPIENT_PREPS) for t in obj.subtree]
+            r.theme = [w for o in _preps(inner, ("of",)) for w in self.index.weapons_in(o.subtree)]
         if (
             frame in ("supply", "offer")
             and r.suppliers
@@ -1089,6 +1114,13 @@ _DISRUPTIONS = frozenset({"delay", "postpone", "pause", "slow", "disrupt", "inte
 _PERSONNEL = frozenset({"personnel", "crew", "crews", "officer", "adviser", "advisor",
                         "instructor", "pilot", "operator", "technician", "specialist",
                         "troop", "soldier", "mercenary", "contractor", "expert"})  # fmt: skip
+
+
+def _foreign_military_sale(token: Token) -> bool:
+    """ "a possible Foreign Military Sale to", "FMS case": the US government's sales."""
+    words = [t.lower_ for t in token.doc[max(0, token.i - 2) : token.i + 1]]
+    return words[-3:] == ["foreign", "military", token.lower_] and token.lower_ in (
+        "sale", "sales")  # fmt: skip
 
 
 def _content_clause(noun: Token) -> Token | None:

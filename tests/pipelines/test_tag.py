@@ -237,6 +237,28 @@ CASES: list[tuple[str, str, list[T]]] = [
         [("IR", "hezbollah", "missile", "delivered", False)],
     ),
     (
+        "foreign-military-sale",
+        "The State Department has made a determination approving a possible Foreign Military "
+        "Sale to the Government of Chile of AIM-120C-8 missiles and related equipment.",
+        [("US", "CL", "missile", "agreed", False)],
+    ),
+    (
+        "taiwan-office",
+        "The sale of NASAMS air defence systems to the Taipei Economic and Cultural "
+        "Representative Office was approved by the United States on Friday.",
+        [("US", "TW", "air_defense", "agreed", False)],
+    ),
+    (
+        "put-into-service",
+        "Burkina Faso, a Turkish customer since 2022, has put Bayraktar TB2 drones into service.",
+        [("TR", "BF", "drone", "delivered", False)],
+    ),
+    (
+        "commissioned",
+        "Nigeria's air force commissioned two Chinese-made Wing Loong II drones on Tuesday.",
+        [("CN", "NG", "drone", "delivered", False)],
+    ),
+    (
         "denied-delay-not-transfer",
         "Kenya took delivery of Bayraktar TB2 drones from Turkey in March. Baykar denied a "
         "newspaper report that the deliveries had been postponed.",
