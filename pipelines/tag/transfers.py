@@ -401,7 +401,9 @@ class Extractor:
                 heads.append(node)
                 if node.pos_ == "VERB":
                     break
-        if frame == "supply" and _preps(heads, ("at", "against", "into")):
+        if frame == "supply" and any(
+            self._target(obj) for obj in _preps(heads, ("at", "against", "into"))
+        ):
             return _Roles()  # "sends hundreds of drones at our cities": an attack
         if subject_side == "supplier":
             suppliers = r.codes("supplier")
@@ -490,6 +492,13 @@ class Extractor:
             return None
         holder = _subject(main, [])
         return (subj, holder) if holder is not None else None
+
+    def _target(self, token: Token) -> bool:
+        """Something a weapon is sent at: a party, a place, people ("at our cities", "into
+        Ukraine"), not "at an estimated cost" or "at a ceremony"."""
+        return bool(self.index.resolve(token, allow_anaphora=False)) or (
+            token.lemma_.lower() in _TARGETS
+        )
 
     def _actorish(self, token: Token) -> bool:
         lemma = token.lemma_.lower()
@@ -1131,6 +1140,11 @@ def _content_clause(noun: Token) -> Token | None:
 
 # Use verbs whose "from" is where the weapon was launched from, never where it came from.
 _LAUNCH = frozenset({"launch", "fire", "fly", "unleash"})
+_TARGETS = frozenset({"city", "town", "village", "civilian", "target", "position", "ship",
+                      "vessel", "infrastructure", "territory", "troop", "soldier", "home",
+                      "people", "house", "border", "front", "grid", "area", "region",
+                      "district", "neighbourhood", "neighborhood", "street", "school",
+                      "hospital", "base", "airport", "port", "convoy", "camp"})  # fmt: skip
 _BUYING = frozenset({"buy", "purchase", "procure", "acquire", "source"})
 _MAKING_VERBS = frozenset({"make", "produce", "build", "manufacture", "design", "develop"})
 

@@ -249,6 +249,12 @@ CASES: list[tuple[str, str, list[T]]] = [
         [("US", "TW", "air_defense", "agreed", False)],
     ),
     (
+        "sale-at-a-cost",
+        "Washington approved the sale to Romania of 54 AIM-9X missiles at an estimated cost "
+        "of $100 million.",
+        [("US", "RO", "missile", "agreed", False)],
+    ),
+    (
         "put-into-service",
         "Burkina Faso, a Turkish customer since 2022, has put Bayraktar TB2 drones into service.",
         [("TR", "BF", "drone", "delivered", False)],
@@ -300,6 +306,7 @@ NONE = [
     ("reluctance", "Washington has long been reluctant to sell armed drones to Riyadh."),
     # The state word says whose the drones are; who made them the text does not say.
     ("holder", "Indian media claimed the Bangladeshi TB2s were being flown by Turkish crews."),
+    ("sent-at", "Russia sent hundreds of Shahed drones at Ukrainian cities overnight."),
     # Where a missile was fired from is not where it came from.
     ("fired-from", "Russian forces fired cruise missiles from Belarus at Kyiv overnight."),
     # A maker building at home is no transfer, wherever the sentence says it builds.
