@@ -47,7 +47,9 @@ _MADE_WORDS = frozenset(
 )
 # "X is believed / said / reported to have sent": hedges whose passive subject is the actor.
 _RAISING = frozenset({"believe", "say", "think", "report", "allege", "understand", "expect",
-                      "know", "suspect", "rumor", "claim", "estimate", "assume"})  # fmt: skip
+                      "know", "suspect", "rumor", "claim", "estimate", "assume",
+                      # "Morocco is set to receive", "is scheduled to take delivery"
+                      "set", "schedule", "slate", "poise", "due"})  # fmt: skip
 _GENERIC_THEMES = frozenset({"weapon", "weapons", "arm", "arms", "equipment", "system", "systems",
                              "hardware", "munition", "munitions", "supplies", "them", "it",
                              "these", "those", "they", "one", "ones", "model", "models", "unit",
@@ -176,6 +178,10 @@ class Extractor:
             return None
         if lemma in ("lease", "rent", "charter", "hire") and _preps([token], ("from",)):
             return "acquire"  # "Germany leases Heron drones from IAI": the lessee receives
+        objects = [token, *(c for c in token.children if c.dep_ == "dobj")]
+        if lemma == "fly" and any(self.index.resolve(o, allow_anaphora=False)
+                                  for o in _preps(objects, ("to",))):  # fmt: skip
+            return "supply"  # "the UAE flew weapons, including drones, to the RSF"
         if lemma == "build" and any(c.dep_ == "prt" and c.lower_ == "up" for c in token.children):
             # "Hezbollah has built up an arsenal of Iranian missiles": amassed, not produced.
             return "acquire" if self._weapons_under(token) else None
@@ -258,8 +264,14 @@ class Extractor:
             if lemma in _REPORTING and node is not token:
                 break
             auxes = {c.lower_ for c in node.children if c.dep_ in ("aux", "auxpass", "mark")}
-            if auxes & {"could", "may", "might", "if", "whether"} or (
-                node is not token and lemma in self.t.sought
+            # "Saudi Arabia is in talks with Turkey to buy": the talks, beside the verb.
+            beside = node is not token and any(
+                o.lemma_.lower() in self.t.sought for o in _preps([node], ("in",))
+            )
+            if (
+                auxes & {"could", "may", "might", "if", "whether"}
+                or beside
+                or (node is not token and lemma in self.t.sought)
             ):
                 return "sought", False
             if (
@@ -702,6 +714,10 @@ class Extractor:
                 found += [w for w in self.index.weapons_in(_np_tokens(obj)) if w not in found]
         if not found and token.pos_ in ("NOUN", "PROPN"):
             found = self.index.weapons_in(_np_tokens(token))
+        if not found and token.dep_ == "nsubj" and token.head.lemma_.lower() in _CONTAINING:
+            # "Germany's latest aid to Ukraine includes four IRIS-T systems".
+            found = [w for c in token.head.children if c.dep_ == "dobj"
+                     for w in self.index.weapons_in(c.subtree)]  # fmt: skip
         if not found and production:
             # "a plant that assembles missiles", "building drones": the trigger's own phrase.
             found = self.index.weapons_in(token.subtree)
@@ -1145,6 +1161,7 @@ _TARGETS = frozenset({"city", "town", "village", "civilian", "target", "position
                       "people", "house", "border", "front", "grid", "area", "region",
                       "district", "neighbourhood", "neighborhood", "street", "school",
                       "hospital", "base", "airport", "port", "convoy", "camp"})  # fmt: skip
+_CONTAINING = frozenset({"include", "comprise", "contain", "cover", "feature"})
 _BUYING = frozenset({"buy", "purchase", "procure", "acquire", "source"})
 _MAKING_VERBS = frozenset({"make", "produce", "build", "manufacture", "design", "develop"})
 

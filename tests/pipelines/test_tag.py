@@ -255,6 +255,27 @@ CASES: list[tuple[str, str, list[T]]] = [
         [("US", "RO", "missile", "agreed", False)],
     ),
     (
+        "set-to-receive",
+        "Morocco is set to receive 24 Apache helicopters from the United States next year.",
+        [("US", "MA", "aircraft", "agreed", False)],
+    ),
+    (
+        "in-talks-to-buy",
+        "Qatar is in talks with Turkey to buy Akinci drones.",
+        [("TR", "QA", "drone", "sought", False)],
+    ),
+    (
+        "flew-to",
+        "The United Arab Emirates flew weapons, including drones, to the RSF via Chad, UN "
+        "experts said.",
+        [("AE", "rsf", "drone", "delivered", False)],
+    ),
+    (
+        "aid-includes",
+        "Germany's latest military aid to Ukraine includes four IRIS-T air defence systems.",
+        [("DE", "UA", "air_defense", "delivered", False)],
+    ),
+    (
         "put-into-service",
         "Burkina Faso, a Turkish customer since 2022, has put Bayraktar TB2 drones into service.",
         [("TR", "BF", "drone", "delivered", False)],
