@@ -147,6 +147,7 @@ class Extractor:
                 out.extend(self._candidates(token, frame, sent))
         out.extend(self._possession(sent))
         out.extend(self._route(sent))
+        out.extend(self._arrivals(sent))
         if not out:
             out.extend(self._copular(sent))
         if not out and previous:
@@ -928,6 +929,25 @@ class Extractor:
         r.add("supplier", [s for s in source if s not in destination], "syntax")
         return self._emit(r, "delivered", sent, False)
 
+    def _arrivals(self, sent: Span) -> list[Candidate]:
+        """ "The first Turkish-made Akinci drones arrived in Niamey": weapons that arrive
+        somewhere were delivered there (by their maker, when nothing else says who)."""
+        out: list[Candidate] = []
+        for verb in sent:
+            if verb.pos_ != "VERB" or verb.lemma_.lower() not in _ARRIVING:
+                continue
+            subj = _child(verb, "nsubj")
+            if subj is None or not (theme := self.index.weapons_in(subj.subtree)):
+                continue
+            places = _preps([verb], ("in", "at"))
+            r = _Roles(theme=theme)
+            r.add("recipient", [self.index.resolve(p, allow_anaphora=False) for p in places],
+                  "syntax")  # fmt: skip
+            r.add("supplier", [self.index.resolve(p, allow_anaphora=False)
+                               for p in _preps([verb, subj], ("from",))], "syntax")  # fmt: skip
+            out.extend(self._emit(r, "delivered", sent, False))
+        return out
+
     def _copular(self, sent: Span) -> list[Candidate]:
         """ "Iranian drones have been a key weapon for Russia": a weapon role noun."""
         out: list[Candidate] = []
@@ -1161,6 +1181,8 @@ _TARGETS = frozenset({"city", "town", "village", "civilian", "target", "position
                       "people", "house", "border", "front", "grid", "area", "region",
                       "district", "neighbourhood", "neighborhood", "street", "school",
                       "hospital", "base", "airport", "port", "convoy", "camp"})  # fmt: skip
+# Only "arrive": missiles "reach" or "land in" their targets too.
+_ARRIVING = frozenset({"arrive"})
 _CONTAINING = frozenset({"include", "comprise", "contain", "cover", "feature"})
 _BUYING = frozenset({"buy", "purchase", "procure", "acquire", "source"})
 _MAKING_VERBS = frozenset({"make", "produce", "build", "manufacture", "design", "develop"})

@@ -276,6 +276,12 @@ CASES: list[tuple[str, str, list[T]]] = [
         [("DE", "UA", "air_defense", "delivered", False)],
     ),
     (
+        "arrived-in",
+        "The first batch of Turkish-made Akinci drones arrived in Niamey on Sunday, the "
+        "Nigerien army said.",
+        [("TR", "NE", "drone", "delivered", False)],
+    ),
+    (
         "put-into-service",
         "Burkina Faso, a Turkish customer since 2022, has put Bayraktar TB2 drones into service.",
         [("TR", "BF", "drone", "delivered", False)],
@@ -327,6 +333,7 @@ NONE = [
     ("reluctance", "Washington has long been reluctant to sell armed drones to Riyadh."),
     # The state word says whose the drones are; who made them the text does not say.
     ("holder", "Indian media claimed the Bangladeshi TB2s were being flown by Turkish crews."),
+    ("landed-in", "Two Russian missiles landed in Poland on Tuesday, killing two farmers."),
     ("sent-at", "Russia sent hundreds of Shahed drones at Ukrainian cities overnight."),
     # Where a missile was fired from is not where it came from.
     ("fired-from", "Russian forces fired cruise missiles from Belarus at Kyiv overnight."),
