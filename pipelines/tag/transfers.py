@@ -752,10 +752,22 @@ class Extractor:
             or (theme_tok.lower_ in _GENERIC_THEMES
                 and any(c.lower_ == "the" for c in theme_tok.children))
         )  # fmt: skip
-        if not pronoun:
-            return []
         start = self.index.sentence_start_before(sent.start, 1)
         before = [w for w in self.index.weapons if start <= w.start < token.i]
+        if (
+            not pronoun
+            and theme_tok is not None
+            and any(
+                c.dep_ == "det" and c.lower_ in ("the", "these", "those")
+                for c in theme_tok.children
+            )
+        ):
+            # "F-16 fighter jets ... The jets were supplied by Denmark": the same head noun.
+            lemma = theme_tok.lemma_.lower()
+            same = [w for w in before if self.doc[w.end - 1].lemma_.lower() == lemma]
+            return same[-1:]
+        if not pronoun:
+            return []
         if before:
             last = before[-1]
             # "Iranian-made missiles and cruise missile components ... these weapons".

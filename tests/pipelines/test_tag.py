@@ -282,6 +282,12 @@ CASES: list[tuple[str, str, list[T]]] = [
         [("TR", "NE", "drone", "delivered", False)],
     ),
     (
+        "same-head-noun-later",
+        "Romania's air force has started flying F-16 fighter jets. The jets were supplied by "
+        "Norway.",
+        [("NO", "RO", "aircraft", "delivered", False)],
+    ),
+    (
         "put-into-service",
         "Burkina Faso, a Turkish customer since 2022, has put Bayraktar TB2 drones into service.",
         [("TR", "BF", "drone", "delivered", False)],
