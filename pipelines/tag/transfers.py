@@ -173,6 +173,12 @@ class Extractor:
             and any(p.lemma_.lower() == "service" for p in _preps([token], ("in", "into")))
         ):
             frame = "use"  # "has put Bayraktar TB2s into service"
+        if (
+            frame is None
+            and lemma in ("turn", "churn")
+            and any(c.dep_ == "prt" and c.lower_ == "out" for c in token.children)
+        ):
+            frame = "produce"  # "a factory turning out Ababil-2 drones"
         if frame is None:
             return None
         if lemma == "take" and not any(c.lemma_ == "delivery" for c in token.children):
@@ -560,6 +566,16 @@ class Extractor:
                     code = next((c for o in _preps([obj], _LOCATION_PREPS)
                                  if (c := resolve(o, allow_anaphora=False))), None)  # fmt: skip
                 r.add("recipient", [code], "syntax")
+        subject = _subject(token, chain)
+        if (
+            not r.recipients
+            and subject is not None
+            and subject.pos_ == "NOUN"
+            and (self.t.frame_of(subject.lemma_.lower(), "NOUN") == "produce")
+        ):
+            # "A factory in Dushanbe built with Iran's help produces Ababil-2 drones".
+            for obj in _preps([subject], _LOCATION_PREPS):
+                r.add("recipient", [resolve(obj, allow_anaphora=False)], "syntax")
         # Who helps: "Iran is helping Russia build", "with Iran's help", "help from Iran".
         for n, node in enumerate(chain):
             if node.lemma_.lower() in self.t.help_verbs:

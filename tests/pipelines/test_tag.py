@@ -288,6 +288,12 @@ CASES: list[tuple[str, str, list[T]]] = [
         [("NO", "RO", "aircraft", "delivered", False)],
     ),
     (
+        "factory-subject-turning-out",
+        "A plant near Minsk built with Chinese help is turning out Wing Loong drones, "
+        "officials said.",
+        [("CN", "BY", "drone", "production", False)],
+    ),
+    (
         "put-into-service",
         "Burkina Faso, a Turkish customer since 2022, has put Bayraktar TB2 drones into service.",
         [("TR", "BF", "drone", "delivered", False)],
