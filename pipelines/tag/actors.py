@@ -68,6 +68,7 @@ _OWNED_HEADS = STATE_NOUNS | GROUP_NOUNS | PERSON_NOUNS | COMPANY_NOUNS
 _MODIFIER_DEPS = frozenset({"compound", "amod", "poss", "nmod", "npadvmod", "nummod"})
 _MADE = ("-made", "-built", "-designed", "-manufactured", "-produced", "-supplied", "-origin",
          "-developed", "-provided", "-sourced", "-donated", "-delivered")  # fmt: skip
+_SUPPLIED = ("-supplied", "-provided", "-donated", "-delivered", "-sold")
 _OPERATED = ("-operated", "-owned", "-flown", "-held", "-controlled", "-run")
 
 
@@ -83,6 +84,8 @@ class ActorMention:
     made: bool = False
     # "Saudi-operated", "Houthi-held": who has the weapon, not who made it.
     operated: bool = False
+    # "Turkish-supplied", "US-donated": the supplier, as plainly as a verb would say it.
+    supplied: bool = False
 
 
 @dataclass(frozen=True)
@@ -135,6 +138,7 @@ class DocIndex:
             mention = ActorMention(
                 m.info.code, m.info.kind, m.info.form, m.text, span.start, span.end,
                 made=tail.startswith(_MADE), operated=tail.startswith(_OPERATED),
+                supplied=tail.startswith(_SUPPLIED),
             )  # fmt: skip
             index.actors.append(mention)
             for i in range(span.start, span.end):

@@ -688,8 +688,17 @@ class Extractor:
     def _theme_token(self, token: Token) -> Token | None:
         if token.dep_ in ("acl", "relcl") and self._is_weaponish(token.head):
             return token.head
+        if token.dep_ in ("amod", "compound") and token.tag_ == "VBN":
+            # "Turkish-supplied Bayraktar TB2 drones": the noun the participle describes.
+            noun = token.head
+            while noun.dep_ == "compound" and noun.head is not noun:
+                noun = noun.head
+            if self._is_weaponish(noun):
+                return noun
         objects = [
-            c for c in token.children if c.dep_ in ("dobj", "nsubjpass", "attr", "dep", "oprd")
+            _relative_antecedent(c) or c
+            for c in token.children
+            if c.dep_ in ("dobj", "nsubjpass", "attr", "dep", "oprd")
         ]
         # The small model often splits "Chinese CH-4 drones" into several objects: prefer
         # the one that names a weapon.
@@ -1020,6 +1029,12 @@ class Extractor:
             return []
         recipients = list(r.recipients)
         suppliers_known = frozenset(c for c, b in r.suppliers if b in ("syntax", "coref"))
+        if not suppliers_known and not r.suppliers:
+            # "Turkish-supplied TB2 drones ... were delivered": the adjective names the supplier.
+            suppliers_known = frozenset(
+                a.code for w in r.theme for a in self.index.actors_in(max(0, w.start - 4), w.start)
+                if a.supplied and a.code
+            )  # fmt: skip
         if not recipients and fallback and suppliers_known:
             recipients = self._fallback_recipients(sent, suppliers_known)
         if not recipients:
@@ -1194,6 +1209,16 @@ def _foreign_military_sale(token: Token) -> bool:
     words = [t.lower_ for t in token.doc[max(0, token.i - 2) : token.i + 1]]
     return words[-3:] == ["foreign", "military", token.lower_] and token.lower_ in (
         "sale", "sales")  # fmt: skip
+
+
+def _relative_antecedent(token: Token) -> Token | None:
+    """The noun a relative pronoun stands for: "drones, which officials say were delivered"."""
+    if token.lower_ not in ("which", "that"):
+        return None
+    for ancestor in token.ancestors:
+        if ancestor.dep_ == "relcl":
+            return ancestor.head
+    return None
 
 
 def _content_clause(noun: Token) -> Token | None:

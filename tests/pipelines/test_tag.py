@@ -294,6 +294,11 @@ CASES: list[tuple[str, str, list[T]]] = [
         [("CN", "BY", "drone", "production", False)],
     ),
     (
+        "supplied-adjective",
+        "Kenyan officials said Turkish-supplied TB2 drones had been handed over in March.",
+        [("TR", "KE", "drone", "delivered", False)],
+    ),
+    (
         "put-into-service",
         "Burkina Faso, a Turkish customer since 2022, has put Bayraktar TB2 drones into service.",
         [("TR", "BF", "drone", "delivered", False)],
