@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from itertools import takewhile
 
 from spacy.tokens import Span, Token
 
@@ -135,7 +136,10 @@ class Extractor:
         candidates = _without_makers_of_brokered(candidates)
         denied = self._denials(candidates)
         return merge(
-            _with_denied(c) if c.status != "production" and _pair(c) in denied else c
+            _with_denied(c)
+            if c.status != "production"
+            and ((*_pair(c), c.system_class) in denied or (*_pair(c), None) in denied)
+            else c
             for c in candidates
         )
 
@@ -325,7 +329,9 @@ class Extractor:
         if not roles.theme:
             return []
         if status is None:  # "Tehran denied supplying drones": reported, and denied
-            status = "delivered"
+            # The status the denied clause itself has: "denied negotiating the sale" is sought.
+            below = list(takewhile(lambda n: n.lemma_.lower() not in self.t.denial_verbs, chain))
+            status = self._status(token, frame, below)[0] or "delivered"
         if frame == "supply" and self._know_how(token):
             status = "production"  # "transferred designs and know-how for the drone"
         found = self._emit(roles, status, sent, denied, fallback=frame in ("supply", "offer"))
@@ -1097,9 +1103,10 @@ class Extractor:
 
     # --- denials ----------------------------------------------------------------------
 
-    def _denials(self, candidates: list[Candidate]) -> set[tuple[str, str]]:
-        """(supplier, recipient) pairs whose transfer a named party denies."""
-        denied: set[tuple[str, str]] = set()
+    def _denials(self, candidates: list[Candidate]) -> set[tuple[str, str, str | None]]:
+        """(supplier, recipient, class) whose transfer a named party denies; class None: any
+        ("denied that Moscow was negotiating the S-400" leaves the Su-35 deal standing)."""
+        denied: set[tuple[str, str, str | None]] = set()
         sents = self.index.sentences
         pairs = {_pair(c) for c in candidates if c.status != "production"}
         for n, sent in enumerate(sents):
@@ -1112,12 +1119,15 @@ class Extractor:
                 if c.status == "production" or not ({c.supplier, c.recipient} & deniers):
                     continue
                 if c.sent.start == sent.start or c.sent.start in window:
-                    denied.add(_pair(c))
+                    denied.add((*_pair(c), c.system_class))
             if clause:
-                # "denied supplying the Houthis with weapons": the pair named in the denial.
+                # "denied supplying the Houthis with weapons": the pair named in the denial,
+                # for the kinds of weapon it names, if it names any.
+                named: set[str | None] = {w.info.system_class for w in self.index.weapons_in(sent)
+                                          if w.info.name}  # fmt: skip
                 for pair in pairs:
                     if set(pair) & deniers and set(pair) <= (mentioned | deniers):
-                        denied.add(pair)
+                        denied |= {(*pair, cls) for cls in (named or {None})}
         return denied
 
     def _deniers(self, sent: Span) -> tuple[set[str], bool, bool]:

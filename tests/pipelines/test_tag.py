@@ -321,6 +321,12 @@ CASES: list[tuple[str, str, list[T]]] = [
         [("TR", "NE", "drone", "delivered", False)],
     ),
     (
+        "denial-of-one-system",
+        "Belarus has agreed to buy Su-30 jets from Russia. Moscow denied that it was "
+        "negotiating the sale of Iskander missiles to Minsk.",
+        [("RU", "BY", "aircraft", "agreed", False)],
+    ),
+    (
         "denied-claims-that",
         "Iran has sent Shahed drones to Russia, officials say. Tehran rejected claims that it "
         "had supplied drones to Moscow.",
