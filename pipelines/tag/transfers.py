@@ -1113,7 +1113,13 @@ class Extractor:
             deniers, anaphoric, clause = self._deniers(sent)
             if not deniers:
                 continue
-            window = {s.start for s in sents[max(0, n - 3) : n]} if anaphoric else set()
+            here = any(c.sent.start == sent.start and {c.supplier, c.recipient} & deniers
+                       for c in candidates)  # fmt: skip
+            # "X say Iranian drones are a key weapon for Russia, something both Moscow and
+            # Tehran have denied": the claim of this sentence, not those before it.
+            window = (
+                {s.start for s in sents[max(0, n - 3) : n]} if anaphoric and not here else set()
+            )
             mentioned = {a.code for a in self.index.actors_in(sent.start, sent.end)}
             for c in candidates:
                 if c.status == "production" or not ({c.supplier, c.recipient} & deniers):

@@ -327,6 +327,12 @@ CASES: list[tuple[str, str, list[T]]] = [
         [("RU", "BY", "aircraft", "agreed", False)],
     ),
     (
+        "denial-of-this-sentence",
+        "Iran has offered armed drones to Nicaragua. Western officials say Iranian drones are a "
+        "key weapon for Russia, something Tehran has denied.",
+        [("IR", "NI", "drone", "sought", False), ("IR", "RU", "drone", "delivered", True)],
+    ),
+    (
         "denied-claims-that",
         "Iran has sent Shahed drones to Russia, officials say. Tehran rejected claims that it "
         "had supplied drones to Moscow.",
