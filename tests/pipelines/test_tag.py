@@ -299,6 +299,11 @@ CASES: list[tuple[str, str, list[T]]] = [
         [("TR", "KE", "drone", "delivered", False)],
     ),
     (
+        "surveillance-aircraft",
+        "Sweden will donate two ASC 890 surveillance aircraft to Ukraine.",
+        [("SE", "UA", "aircraft", "agreed", False)],
+    ),
+    (
         "put-into-service",
         "Burkina Faso, a Turkish customer since 2022, has put Bayraktar TB2 drones into service.",
         [("TR", "BF", "drone", "delivered", False)],
