@@ -14,7 +14,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 import redis
@@ -27,19 +27,20 @@ from pipelines.alerts import GroupReader, alert_json, format_alert
 from pipelines.clean import default_rules
 from pipelines.decode import decode
 from pipelines.errors import ArmswatchError, ConfigError, InputRejected, TransientError, UnsafeURL
-from pipelines.extract import looks_like_html
 from pipelines.keys import SUBSCRIBE_GROUP
 from pipelines.netguard import check_url
-from pipelines.pipeline import process
 from pipelines.record import STATUSES, SYSTEM_CLASSES, TOPICS, Source, Story, to_payload
 from pipelines.subscription_store import SubscriptionStore
 from pipelines.subscriptions import load_subscriptions, validate_subscription
 
-from .context import tagger_for
 from .feeds import Feed, load_feeds
 from .logging import configure_logging
 from .settings import Settings
-from .site import Article
+
+# spaCy, trafilatura and Celery load on first use, in the commands that need them: `status
+# --ping` (a health check) and `--help` must not pay seconds of CPU for a model they never use.
+if TYPE_CHECKING:
+    from .site import Article
 
 EXIT_OK, EXIT_REJECTED, EXIT_USAGE = 0, 1, 2
 INPUT_SUFFIXES = frozenset({".txt", ".text", ".html", ".htm", ".xhtml"})
@@ -114,6 +115,8 @@ def collect_files(paths: Sequence[str]) -> tuple[list[Path], list[Problem]]:
 
 def read_input(name: str, data: bytes, *, settings: Settings) -> Story:
     """An input Story from bytes: decoded, sniffed as HTML or text."""
+    from pipelines.extract import looks_like_html
+
     text = decode(data, name=name, max_bytes=settings.max_input_bytes)
     html = Path(name).suffix.lower() in {".html", ".htm", ".xhtml"} or looks_like_html(text)
     return Story(
@@ -148,6 +151,8 @@ def report(problems: Sequence[Problem]) -> None:
 @click.pass_obj
 def tag(state: State, files: tuple[str, ...]) -> None:
     """Clean and tag FILES (text or HTML; - for stdin); print JSON Lines. No Redis needed."""
+    from pipelines.pipeline import process
+
     names: list[str] = []
     problems: list[Problem] = []
     for name in files:
@@ -176,6 +181,8 @@ def _reason(error: ArmswatchError) -> str:
 
 
 def _load_tagger(settings: Settings) -> Any:
+    from .context import tagger_for
+
     try:
         return tagger_for(settings)
     except ConfigError as exc:
@@ -557,11 +564,11 @@ def worker(
 @click.pass_obj
 def status(state: State, as_json: bool, ping: bool, errors: int) -> None:
     """Queue depths, last poll and error per feed, stream lengths and dead letters."""
-    from .status import collect_status, print_status
-
     settings = state.settings
     if ping:
         _ping(settings)
+    from .status import collect_status, print_status
+
     try:
         feeds = load_feeds(settings.feeds_file) if settings.feeds_file.exists() else []
     except ConfigError as exc:

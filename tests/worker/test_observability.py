@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import httpx
@@ -25,6 +28,7 @@ from worker.site import HTML_TYPE, NewsSite, Reply, page, publish_site
 from worker.tasks import poll_feed, process_batch
 
 KEYS = Keys("armswatch:")
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _inputs() -> list[dict]:
@@ -181,6 +185,28 @@ def test_status_ping(run, monkeypatch: pytest.MonkeyPatch) -> None:
     result = run("status", "--ping")
     assert result.exit_code == 1
     assert "did not answer" in result.output
+
+
+# Runs `armswatch status --ping` as the console script does, then lists what was imported.
+_PING_IMPORTS = """
+import sys
+from worker.cli import main
+try:
+    main()
+except SystemExit as exc:
+    code = exc.code
+heavy = sorted(m for m in ("spacy", "thinc", "trafilatura", "celery") if m in sys.modules)
+print("exit", code, "heavy", ",".join(heavy) or "none")
+"""
+
+
+def test_a_health_check_ping_loads_no_model(redis_url: str, tmp_path: Path) -> None:
+    env = {**os.environ, "REDIS_URL": redis_url, "ARMSWATCH_CONFIG_DIR": str(tmp_path)}
+    out = subprocess.run(
+        [sys.executable, "-c", _PING_IMPORTS, "status", "--ping"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert out.stdout.strip().splitlines()[-1] == "exit 0 heavy none", out.stdout + out.stderr
 
 
 def test_json_logs_carry_the_story_id(
