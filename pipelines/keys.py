@@ -124,6 +124,10 @@ class Keys:
         """Sorted set: feed name -> time its next poll is due (beat claims from it)."""
         return f"{self.prefix}schedule"
 
+    def beat(self, beat_id: str) -> str:
+        """When beat `host:pid` last ticked (epoch seconds); expires, removed on exit."""
+        return f"{self.prefix}beat:{beat_id}"
+
     def host_slots(self, host: str) -> str:
         """Sorted set of the fetches running against a host, scored by lease expiry."""
         return f"{self.prefix}host:{host}:slots"

@@ -165,9 +165,11 @@ def test_the_compose_services_run_the_live_path_as_local_processes(tmp_path: Pat
             for process in [worker, *beats]:
                 assert process.wait(timeout=60) == 0, procs.log(process)
             assert flower.wait(timeout=60) == 0, flower_log.read_text()[-3000:]
-            # The worker took its pool down with it, and its health check now fails.
+            # The worker took its pool down with it, and its health check now fails; so does
+            # the beats' (each removed its heartbeat on the way out).
             wait_until(lambda: group_gone(worker.pid), deadline=30, what="the worker's pool")
             assert health("worker", env) != 0
+            assert health("beat", env) != 0
         finally:
             client.close()
             if flower is not None and flower.poll() is None:

@@ -7,6 +7,7 @@ processed); 2 usage or configuration error.
 from __future__ import annotations
 
 import json
+import os
 import socket
 import sys
 from collections import Counter
@@ -515,6 +516,7 @@ def beat(state: State) -> None:
             stop=stop,
             sweep=lambda: resend_lost(app),
             sweep_every=settings.lost_message_check_seconds / 2,
+            beat_id=f"{socket.gethostname()}:{os.getpid()}",
         )
 
 

@@ -13,6 +13,7 @@ double-schedule.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -77,16 +78,24 @@ def run_beat(
     stop: threading.Event,
     sweep: Callable[[], object] | None = None,
     sweep_every: float = 60.0,
+    beat_id: str | None = None,
+    heartbeat_ttl: float = 60.0,
 ) -> int:
     """Enqueue each feed's poll when it is due, until `stop` is set; returns polls enqueued.
 
     `sweep`, when given, runs every `sweep_every` seconds (the ledger of sent messages).
+    `beat_id` ("host:pid"): each tick writes the time to its heartbeat key, which expires
+    after `heartbeat_ttl` and is removed on a clean stop, so a health check can tell a beat
+    that still schedules from one that hangs.
     """
     forget_removed(client, keys, feeds)
     count = 0
     next_sweep = time.monotonic()
+    heartbeat = keys.beat(beat_id) if beat_id else None
     while not stop.is_set():
         try:
+            if heartbeat:
+                client.set(heartbeat, f"{time.time():.3f}", ex=max(1, int(heartbeat_ttl)))
             if sweep is not None and time.monotonic() >= next_sweep:
                 next_sweep = time.monotonic() + sweep_every
                 sweep()
@@ -99,4 +108,7 @@ def run_beat(
         except redis.ConnectionError as exc:  # Redis restarting: keep ticking
             log.warning("beat_redis_unavailable", error=str(exc))
         stop.wait(tick)
+    if heartbeat:
+        with contextlib.suppress(redis.RedisError):
+            client.delete(heartbeat)
     return count

@@ -62,6 +62,13 @@ def collect_status(
                 "backing_off_until": _iso(st.next_poll) if st.next_poll > now else None,
             }
         )
+    beats = []
+    for key in sorted(as_text(k) for k in client.scan_iter(match=keys.beat("*"))):
+        ticked = client.get(key)
+        if ticked is not None:
+            beat_id = key.removeprefix(keys.beat(""))
+            beats.append({"beat": beat_id, "last_tick": _iso(float(as_text(ticked))),
+                          "seconds_ago": round(now - float(as_text(ticked)), 1)})  # fmt: skip
     values = counters(client, keys)
     latest = []
     for entry_id, fields in (client.xrevrange(keys.dlq, count=errors) or []) if errors else []:
@@ -79,6 +86,7 @@ def collect_status(
     return {
         "queue": {"name": QUEUE, "waiting": depth, "unacked": unacked},
         "streams": {"tagged": tagged, "dlq": dlq},
+        "beats": beats,
         "alerts": alerts,
         "feeds": feed_rows,
         "processed": {
@@ -106,6 +114,8 @@ def print_status(report: dict[str, Any], out: Console) -> None:
         f"queue {q['name']}: {q['waiting']} waiting, {q['unacked']} taken by workers; "
         f"tagged {s['tagged']} entries; dead letters {s['dlq']}."
     )
+    beats = ", ".join(f"{b['beat']} ({b['seconds_ago']:.0f} s ago)" for b in report["beats"])
+    out.print(f"beats ticking: {beats or 'none'}")
     if report["processed"] or report["published"]:
         stages = ", ".join(f"{k} {v}" for k, v in report["processed"].items())
         published = ", ".join(f"{k} {v}" for k, v in sorted(report["published"].items()))

@@ -1,4 +1,5 @@
-"""The ledger of sent fetches and webhooks: a message the broker lost is sent again.
+"""The ledger of sent fetches and webhooks (a message the broker lost is sent again), and
+the beat that sweeps it and keeps a heartbeat.
 
 kombu takes a message with BRPOP and records it as taken in a second step; a worker
 killed between the two loses it. Here the loss is made by hand (the RPOP a dying worker
@@ -84,3 +85,26 @@ def test_beat_sweeps_the_ledger_at_its_interval(redis_client: redis.Redis) -> No
         stop=stop, sweep=sweep, sweep_every=0.1,
     )  # fmt: skip
     assert len(sweeps) == 3
+
+
+def test_beat_keeps_a_heartbeat_while_it_ticks_and_removes_it_when_stopped(
+    redis_client: redis.Redis,
+) -> None:
+    stop = threading.Event()
+    beat = threading.Thread(
+        target=run_beat,
+        args=(redis_client, KEYS, [], lambda feed: None),
+        kwargs={"default_interval": 60, "tick": 0.05, "stop": stop, "beat_id": "host-a:42"},
+    )
+    beat.start()
+    try:
+        wait_until(lambda: redis_client.exists(KEYS.beat("host-a:42")) == 1, deadline=30,
+                   what="the heartbeat")  # fmt: skip
+        first = float(redis_client.get(KEYS.beat("host-a:42")))
+        wait_until(lambda: float(redis_client.get(KEYS.beat("host-a:42")) or 0) > first,
+                   deadline=30, what="a later tick")  # fmt: skip
+        assert 0 < redis_client.ttl(KEYS.beat("host-a:42")) <= 60
+    finally:
+        stop.set()
+        beat.join(timeout=30)
+    assert redis_client.exists(KEYS.beat("host-a:42")) == 0

@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import httpx
@@ -177,6 +178,14 @@ def test_status_reports_queue_feeds_streams_and_dead_letters(
 
     table = run("status")
     assert table.exit_code == 0 and "HTTP 503" in table.output and "feeds/a.html" in table.output
+
+
+def test_status_shows_which_beats_tick(run, redis_client: redis.Redis) -> None:
+    assert json.loads(run("status", "--json").output)["beats"] == []
+    redis_client.set(KEYS.beat("host-b:7"), f"{time.time() - 3:.3f}", ex=60)
+    [beat] = json.loads(run("status", "--json").output)["beats"]
+    assert beat["beat"] == "host-b:7" and 2 <= beat["seconds_ago"] < 30
+    assert "beats ticking: host-b:7" in run("status").output
 
 
 def test_status_ping(run, monkeypatch: pytest.MonkeyPatch) -> None:
