@@ -245,6 +245,14 @@ class Extractor:
         ):
             if current.lower_ in _CLAUSE_BOUNDARIES:
                 break  # "After shipping drones, Iran agreed to...": another time, another status
+            if (
+                current.dep_ in ("acl", "ccomp")
+                and current.head.pos_ == "NOUN"
+                and any(c.dep_ == "mark" and c.lower_ == "that" for c in current.children)
+            ):
+                # "declined to comment on reports that North Korea had sent missiles": what
+                # governs the reports does not govern what they say.
+                break
             current = current.head
             chain.append(current)
             if current.lemma_.lower() in _REPORTING:
@@ -404,7 +412,11 @@ class Extractor:
                         if subj is not None and node.lemma_.lower() not in _REPORTING:
                             r.add(subject_side, [resolve(subj)], "coref")
                         break
-        elif not (token.tag_ == "VBN" and token.dep_ in ("acl", "amod")):
+        elif not (
+            token.tag_ == "VBN"
+            and token.dep_ in ("acl", "amod")
+            and not any(c.dep_ == "nsubj" for c in token.children)  # "reports that X had sent"
+        ):
             # (A participle, "missiles delivered to Kyiv", takes no subject from above.)
             subj = _subject(token, chain)
             if frame == "use" and subj is not None and _both_sides(subj):

@@ -304,6 +304,17 @@ CASES: list[tuple[str, str, list[T]]] = [
         [("SE", "UA", "aircraft", "agreed", False)],
     ),
     (
+        "declined-to-comment-on-reports",
+        "The Kremlin declined to comment on reports that Belarus had sent Iskander missiles "
+        "to Russia.",
+        [("BY", "RU", "missile", "delivered", False)],
+    ),
+    (
+        "preparing-to-send",
+        "U.S. officials said Iran was preparing to send ballistic missiles to Russia.",
+        [("IR", "RU", "missile", "agreed", False)],
+    ),
+    (
         "put-into-service",
         "Burkina Faso, a Turkish customer since 2022, has put Bayraktar TB2 drones into service.",
         [("TR", "BF", "drone", "delivered", False)],
