@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from typing import Any, cast
 
+import redis
 from celery import Celery, Task, states, uuid
 from celery.signals import setup_logging, worker_init, worker_process_init
 
@@ -36,7 +38,12 @@ class ArmswatchTask(Task):  # type: ignore[type-arg]
             pipe = ctx.redis.pipeline()
             pipe.incr(key)
             pipe.expire(key, ctx.settings.visibility_timeout_seconds * 4)
-            starts = int(pipe.execute()[0])
+            try:
+                starts = int(pipe.execute()[0])
+            except (redis.ConnectionError, redis.TimeoutError):
+                # Redis restarting: run uncounted rather than fail here, outside the task's
+                # own retries (its first write will wait for Redis the way the task does).
+                starts = 0
             if starts > ctx.settings.max_deliveries:
                 self.dead_letter_poison(args, kwargs, starts - 1)
                 return None
@@ -76,7 +83,9 @@ class ArmswatchTask(Task):  # type: ignore[type-arg]
         if self.ledgered and status in (states.SUCCESS, states.FAILURE) and task_id:
             from . import ledger
 
-            ledger.settle(self.ctx.redis, self.ctx.keys, task_id)
+            # Left in the ledger if Redis is away: a sweep may run it again, harmlessly.
+            with contextlib.suppress(redis.RedisError):
+                ledger.settle(self.ctx.redis, self.ctx.keys, task_id)
         super().after_return(status, retval, task_id, args, kwargs, einfo)
 
     def dead_letter_poison(self, args: Any, kwargs: Any, lost: int) -> None:

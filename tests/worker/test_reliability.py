@@ -11,7 +11,9 @@ from celery.contrib.testing.worker import start_worker
 
 from pipelines.errors import ConfigError
 from pipelines.record import Source, Story, to_payload
-from worker.celery_app import create_app
+from tests.processes import free_port
+from worker.celery_app import ArmswatchTask, create_app
+from worker.context import Context
 from worker.replay import enqueue, lost_messages, wait_for
 from worker.settings import Settings
 from worker.tasks import process_batch
@@ -125,3 +127,22 @@ def test_replay_sends_again_a_message_the_broker_lost(
     assert sorted(d.task_id for d in done) == sorted(task_ids)
     assert all(d.error is None and d.summaries for d in done)
     assert redis_client.xlen("armswatch:tagged") == 1  # the same text each time: one story
+
+
+def test_a_task_started_while_redis_is_away_runs_instead_of_failing_outside_its_retries(
+    settings: Settings, redis_url: str
+) -> None:
+    app = create_app(settings, redis_url)
+
+    @app.task(bind=True, base=ArmswatchTask, name="armswatch.test_noop")
+    def noop(self: ArmswatchTask) -> str:
+        return "ran"
+
+    # The delivery count goes to a Redis that refuses connections (restarting, say).
+    app.armswatch = Context(settings=settings, redis_url=f"redis://127.0.0.1:{free_port()}/0")
+    noop.push_request(id="away-1", retries=0, is_eager=False)
+    try:
+        assert noop() == "ran"
+    finally:
+        noop.pop_request()
+        app.close()
