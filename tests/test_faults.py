@@ -37,6 +37,9 @@ FAST_RECOVERY = {
     "ARMSWATCH_RESTORE_INTERVAL_SECONDS": "2",
     # A worker killed while looking for such messages leaves its lock for this long.
     "ARMSWATCH_RESTORE_LOCK_SECONDS": "5",
+    # A message lost in flight (taken by a worker, or popped as Redis shut down, and never
+    # recorded) is sent again by `replay --queue` after two looks this far apart.
+    "ARMSWATCH_LOST_MESSAGE_CHECK_SECONDS": "5",
     # Metrics are not under test here; a restarted worker must not wait for the old port.
     "ARMSWATCH_METRICS_PORT": "0",
 }

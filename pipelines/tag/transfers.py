@@ -476,6 +476,19 @@ class Extractor:
                 for obj in _preps([node], ("with",)):
                     if self.index.actor_at(obj.i):
                         r.add("supplier", [resolve(obj)], "syntax")
+            if frame == "acquire" and not r.suppliers:
+                # "signed a memorandum of understanding with South Korea on the purchase of":
+                # the partner of the deal the purchase hangs from.
+                deals = [
+                    d
+                    for v in chain[:3]
+                    if v.pos_ == "VERB"
+                    for d in v.children
+                    if d.dep_ == "dobj" and d.lemma_.lower() in self.t.nouns.get("deal", ())
+                ]
+                for obj in _preps([t for d in deals for t in d.subtree], ("with",)):
+                    if self.index.actor_at(obj.i):
+                        r.add("supplier", [resolve(obj, exclude=r.codes("recipient"))], "syntax")
 
         r.theme = self._theme(token, theme_tok, sent)
         if not r.theme and noun and frame == "supply":

@@ -315,6 +315,12 @@ CASES: list[tuple[str, str, list[T]]] = [
         [("IR", "RU", "missile", "agreed", False)],
     ),
     (
+        "memorandum-partner",
+        "Iraq signed a memorandum of understanding with South Korea on the purchase of "
+        "Cheongung air defence systems.",
+        [("KR", "IQ", "air_defense", "agreed", False)],
+    ),
+    (
         "put-into-service",
         "Burkina Faso, a Turkish customer since 2022, has put Bayraktar TB2 drones into service.",
         [("TR", "BF", "drone", "delivered", False)],
