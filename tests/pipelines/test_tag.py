@@ -317,7 +317,7 @@ CASES: list[tuple[str, str, list[T]]] = [
     (
         "memorandum-partner",
         "Iraq signed a memorandum of understanding with South Korea on the purchase of "
-        "Cheongung air defence systems.",
+        "medium-range air defence systems.",
         [("KR", "IQ", "air_defense", "agreed", False)],
     ),
     (
