@@ -438,3 +438,14 @@ def test_irrelevant_text_never_reaches_spacy(tagger: Tagger) -> None:
     assert tagged.pipeline is not None
     assert not tagger.needs_nlp(story)
     assert tagger.needs_nlp(story.model_copy(update={"text": "Two drones were delivered."}))
+
+
+def test_having_little_to_offer_is_no_offer(tagger: Tagger) -> None:
+    story = _tag(
+        tagger,
+        "Belarus has supplied helicopters and armoured vehicles to Mali and Niger but has "
+        "little to offer in the armed-drone segment.",
+    )
+    got = {(t.supplier, t.recipient, t.system_class) for t in story.transfers}
+    assert ("BY", "ML", "aircraft") in got
+    assert not {t for t in got if t[2] == "drone"}, got
