@@ -305,7 +305,8 @@ class Extractor:
                 return "agreed", False
         if frame == "deal":
             return ("agreed" if self._signed(token) else "sought"), False
-        if token.lemma_.lower() == "order":
+        if token.lemma_.lower() in _DEAL_LIKE and token.pos_ in ("NOUN", "PROPN"):
+            # "an order for", "the sale of F-16s to Turkey": a deal, not yet a delivery.
             return "agreed", False
         return "delivered", False
 
@@ -1276,6 +1277,7 @@ _TARGETS = frozenset({"city", "town", "village", "civilian", "target", "position
                       "district", "neighbourhood", "neighborhood", "street", "school",
                       "hospital", "base", "airport", "port", "convoy", "camp"})  # fmt: skip
 # Only "arrive": missiles "reach" or "land in" their targets too.
+_DEAL_LIKE = frozenset({"order", "sale", "purchase", "acquisition", "procurement"})
 _ARRIVING = frozenset({"arrive"})
 _CONTAINING = frozenset({"include", "comprise", "contain", "cover", "feature"})
 _BUYING = frozenset({"buy", "purchase", "procure", "acquire", "source"})

@@ -321,6 +321,11 @@ CASES: list[tuple[str, str, list[T]]] = [
         [("KR", "IQ", "air_defense", "agreed", False)],
     ),
     (
+        "a-sale-is-agreed",
+        "Washington's sale of 40 F-16 jets to Turkey includes spare parts and training.",
+        [("US", "TR", "aircraft", "agreed", False)],
+    ),
+    (
         "put-into-service",
         "Burkina Faso, a Turkish customer since 2022, has put Bayraktar TB2 drones into service.",
         [("TR", "BF", "drone", "delivered", False)],
