@@ -185,8 +185,11 @@ class Extractor:
             frame = "produce"  # "a factory turning out Ababil-2 drones"
         if frame is None:
             return None
-        if lemma == "take" and not any(c.lemma_ == "delivery" for c in token.children):
-            return None
+        if lemma == "take" and not any(
+            c.lemma_ == "delivery" or (c.dep_ == "prt" and c.lower_ in ("over", "on"))
+            for c in token.children
+        ):
+            return None  # "took delivery of", "took over 24 F-16s from Denmark"; not "took Kyiv"
         if lemma in ("lease", "rent", "charter", "hire") and _preps([token], ("from",)):
             return "acquire"  # "Germany leases Heron drones from IAI": the lessee receives
         objects = [token, *(c for c in token.children if c.dep_ == "dobj")]
@@ -208,6 +211,8 @@ class Extractor:
             verb = self.t.frame_of(token.head.lemma_.lower(), token.head.pos_)
             if verb in ("supply", "acquire", "use", "offer"):
                 return None  # "received shipments of missiles": the verb says who is who
+            if frame == "supply" and token.head.lemma_.lower() in ("await", "expect", "welcome"):
+                return "acquire"  # "Poland is awaiting delivery of Apache helicopters from"
         # "supply lines", "production know-how": a modifier, not the event itself;
         # "production line", "production facility" are the production triggers.
         return (
@@ -285,7 +290,8 @@ class Extractor:
             auxes = {c.lower_ for c in node.children if c.dep_ in ("aux", "auxpass", "mark")}
             # "Saudi Arabia is in talks with Turkey to buy": the talks, beside the verb.
             beside = node is not token and any(
-                o.lemma_.lower() in self.t.sought for o in _preps([node], ("in",))
+                o.pos_ == "NOUN" and o.lemma_.lower() in self.t.sought  # not "in May"
+                for o in _preps([node], ("in",))
             )
             if (
                 auxes & {"could", "may", "might", "if", "whether"}
@@ -299,8 +305,14 @@ class Extractor:
                 and lemma in self.t.nouns.get("deal", ())
             ):
                 return ("agreed" if self._signed(node) else "sought"), False
-            if auxes & {"will", "would", "shall", "'ll"} or (
-                node is not token and lemma in self.t.agreed
+            # "has yet to receive the missiles promised": promised, not there yet.
+            not_yet = node is not token and any(
+                c.dep_ == "advmod" and c.lower_ == "yet" for c in node.children
+            )
+            if (
+                auxes & {"will", "would", "shall", "'ll"}
+                or not_yet
+                or (node is not token and lemma in self.t.agreed)
             ):
                 return "agreed", False
         if frame == "deal":

@@ -326,6 +326,26 @@ CASES: list[tuple[str, str, list[T]]] = [
         [("US", "TR", "aircraft", "agreed", False)],
     ),
     (
+        "in-may-is-not-a-modal",
+        "Turkey completed the delivery of Bayraktar TB2 drones to Kenya in May.",
+        [("TR", "KE", "drone", "delivered", False)],
+    ),
+    (
+        "yet-to-receive",
+        "Ukraine has yet to receive the ATACMS missiles promised by Washington.",
+        [("US", "UA", "missile", "agreed", False)],
+    ),
+    (
+        "awaiting-delivery",
+        "Poland is still awaiting delivery of Apache helicopters from the United States.",
+        [("US", "PL", "aircraft", "agreed", False)],
+    ),
+    (
+        "took-over",
+        "Argentina took over 24 F-16 jets from Denmark in a ceremony last week.",
+        [("DK", "AR", "aircraft", "delivered", False)],
+    ),
+    (
         "put-into-service",
         "Burkina Faso, a Turkish customer since 2022, has put Bayraktar TB2 drones into service.",
         [("TR", "BF", "drone", "delivered", False)],
