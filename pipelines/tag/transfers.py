@@ -472,6 +472,16 @@ class Extractor:
             # "components supplied from Iran": a source is the supplier too.
             for obj in _preps(heads, ("from",)):
                 r.add("supplier", [resolve(obj, allow_anaphora=False)], "syntax")
+            weapon = token.head
+            if not r.recipients and token.dep_ == "acl" and weapon.dep_ == "dobj":
+                # "The RSF has been using Chinese-made drones supplied by the UAE": who uses
+                # (or buys, or fires) the weapons received them.
+                user = _subject(weapon.head, [])
+                if user is not None and self.t.frame_of(weapon.head.lemma_.lower(), "VERB") in (
+                    "use",
+                    "acquire",
+                ):
+                    r.add("recipient", [resolve(user, exclude=r.codes("supplier"))], "syntax")
         else:
             for node in [*heads, *chain[:3]]:
                 if frame == "use" and (node is not theme_tok or token.lemma_.lower() in _LAUNCH):

@@ -346,6 +346,11 @@ CASES: list[tuple[str, str, list[T]]] = [
         [("DK", "AR", "aircraft", "delivered", False)],
     ),
     (
+        "used-what-was-supplied-by",
+        "The RSF has been using Chinese-made drones supplied by the UAE, Sudan's army alleges.",
+        [("AE", "rsf", "drone", "delivered", False)],
+    ),
+    (
         "put-into-service",
         "Burkina Faso, a Turkish customer since 2022, has put Bayraktar TB2 drones into service.",
         [("TR", "BF", "drone", "delivered", False)],
