@@ -326,7 +326,8 @@ class Extractor:
         if deal.lemma_.lower() in ("contract", "order"):
             return True
         for node in (deal, *self._governors(deal)[:3]):
-            if node.lemma_.lower() in self.t.signing or any(
+            # ("close to a deal" is not "closed a deal")
+            if (node.lemma_.lower() in self.t.signing and node.pos_ == "VERB") or any(
                 c.lemma_.lower() in self.t.signing
                 for c in node.children
                 if c.dep_ in ("amod", "acl")
@@ -434,7 +435,7 @@ class Extractor:
             subj = _subject(token, chain)
             if frame == "use" and subj is not None and _both_sides(subj):
                 return _Roles()  # "both sides fired missiles": a war, not a transfer
-            if subj is not None:
+            if subj is not None and not self._weapon_subject(token, subj):
                 basis = "syntax" if self.index.actor_at(subj.i) else "coref"
                 r.add(subject_side, (resolve(s) for s in _conjuncts(subj)), basis)
         if not r.codes(subject_side) and holder is None:
@@ -703,6 +704,13 @@ class Extractor:
             parties.extend(
                 c for s in _conjuncts(_subject(node, [])) if (c := self.index.resolve(s))
             )
+        verb = next((n for n in chain[:4] if n.pos_ in ("VERB", "AUX")), None)
+        if not parties and verb is not None and verb.lemma_.lower() not in _REPORTING:
+            # "Indonesia is in advanced negotiations for a deal for BrahMos": the clause's
+            # subject is a party of the deal it is negotiating.
+            parties.extend(
+                c for s in _conjuncts(_subject(verb, [])) if (c := self.index.resolve(s))
+            )
         for obj in _preps([token, *chain[:2]], ("with", "between")):
             parties.extend(
                 c for s in _conjuncts(obj) if (c := self.index.resolve(s, allow_anaphora=False))
@@ -761,10 +769,24 @@ class Extractor:
                 return child
         if objects:
             return objects[0]
+        subj = _child(token, "nsubj")
+        if subj is not None and self._weapon_subject(token, subj):
+            return subj
         for obj in _preps([token], ("of", "in", "for", "on", "with")):
             if self._is_weaponish(obj):
                 return obj
         return None
+
+    def _weapon_subject(self, token: Token, subj: Token) -> bool:
+        """ "the TB2s delivered to Bangladesh continue to fly", parsed with `delivered` as the
+        main verb: weapons do not supply or acquire, so a weapon subject of an object-less
+        past form of those verbs is what was moved (a passive the parser missed)."""
+        return (
+            token.tag_ in ("VBD", "VBN")
+            and not any(c.dep_ in ("dobj", "aux", "auxpass") for c in token.children)
+            and self.t.frame_of(token.lemma_.lower(), "VERB") in ("supply", "acquire")
+            and bool(self.index.weapons_in(_np_tokens(subj)))
+        )
 
     def _is_weaponish(self, token: Token) -> bool:
         """The noun phrase itself names a weapon (not a clause hanging from it)."""

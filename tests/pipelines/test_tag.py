@@ -390,6 +390,22 @@ CASES: list[tuple[str, str, list[T]]] = [
         "had supplied drones to Moscow.",
         [("IR", "RU", "drone", "delivered", True)],
     ),
+    (
+        # The parser makes "delivered" the main verb with the drones as its subject.
+        "weapon-subject",
+        "Iranian drones delivered to Russia in 2022 hit Kyiv.",
+        [("IR", "RU", "drone", "delivered", False)],
+    ),
+    (
+        "deal-under-talks",
+        "Vietnam is in talks for a deal for Indian BrahMos missiles.",
+        [("IN", "VN", "missile", "sought", False)],
+    ),
+    (
+        "close-to-deal",
+        "Serbia was close to a deal for Chinese FK-3 air defence systems, officials said.",
+        [("CN", "RS", "air_defense", "sought", False)],
+    ),
 ]
 
 # Texts that report no transfer at all.
