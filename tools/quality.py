@@ -1,9 +1,10 @@
 """Tag quality on the labelled sets: `python -m tools.quality [--markdown]`.
 
-Runs `armswatch tag` over seeds/ and tests/data/{dev,holdout,holdout2,holdout3}/ and scores
-each with tools/score.py. holdout2 and holdout3 (written by people who never saw the
-tagger) estimate unseen text; holdout3 was never tuned on at all; holdout was scored
-blind until its misses were studied on 2026-11-22.
+Runs `armswatch tag` over seeds/ and tests/data/{dev,holdout,holdout2,holdout3,holdout4}/
+and scores each with tools/score.py. holdout2, holdout3 and holdout4 (written by people who
+never saw the tagger) estimate unseen text; holdout3 and holdout4 were never tuned on (their
+texts and misses unread); holdout was scored blind until its misses were studied on
+2026-11-22.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ SETS = {
     "holdout": ROOT / "tests/data/holdout",
     "holdout2": ROOT / "tests/data/holdout2",
     "holdout3": ROOT / "tests/data/holdout3",
+    "holdout4": ROOT / "tests/data/holdout4",
 }
 COLUMNS = ("relevance_f1", "topic_f1", "transfer_p", "transfer_r", "transfer_f1", "status_acc",
            "denied_acc")  # fmt: skip
