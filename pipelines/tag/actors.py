@@ -128,9 +128,18 @@ class DocIndex:
                 index._sentence_of[i] = n
         entity_of: dict[int, Span] = {t.i: ent for ent in index.ents for t in ent}
         text = doc.text  # Doc.text joins every token anew on each access
-        for m in gazetteer.actors(text):
-            span = doc.char_span(m.start, m.end, alignment_mode="expand")
-            if span is None or not _accept(m.info, span, entity_of):
+        found = [
+            (m, span)
+            for m in gazetteer.actors(text)
+            if (span := doc.char_span(m.start, m.end, alignment_mode="expand")) is not None
+        ]
+        # One sense per story: "Chad" that spaCy missed once is still the state the story
+        # names as one elsewhere ("Chadian", or "Chad" where spaCy saw a place).
+        sure = {m.info.code for m, span in found if _accept(m.info, span, entity_of)}
+        for m, span in found:
+            if not _accept(m.info, span, entity_of) and not (
+                m.info.code in sure and all(t.ent_type_ in ("", "ORG", "GPE") for t in span)
+            ):
                 continue
             if _dateline(text, m.start, m.end):
                 continue
