@@ -1,6 +1,6 @@
 """Tag quality on the labelled sets: `python -m tools.quality [--markdown]`.
 
-Runs `armswatch tag` over seeds/ and tests/data/{dev,holdout,holdout2,holdout3,holdout4}/
+Runs `armswatch tag` over seeds/ and tests/data/{dev,dev2,holdout,holdout2,holdout3,holdout4}/
 and scores each with tools/score.py. holdout2, holdout3 and holdout4 (written by people who
 never saw the tagger) estimate unseen text; holdout3 and holdout4 were never tuned on (their
 texts and misses unread); holdout was scored blind until its misses were studied on
@@ -21,6 +21,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SETS = {
     "seeds": ROOT / "seeds",
     "dev": ROOT / "tests/data/dev",
+    "dev2": ROOT / "tests/data/dev2",
     "holdout": ROOT / "tests/data/holdout",
     "holdout2": ROOT / "tests/data/holdout2",
     "holdout3": ROOT / "tests/data/holdout3",

@@ -468,7 +468,7 @@ def _opens_sentence(token: Token) -> bool:
 
 def _in_subject(token: Token) -> bool:
     """Is the token (a name, or a modifier of one) part of a clause's subject?"""
-    while token.dep_ in ("compound", "poss", "amod", "appos", "conj") and token.head is not token:
+    while token.dep_ in ("compound", "poss", "amod", "appos", "conj") and token.head != token:
         token = token.head
     return token.dep_ in ("nsubj", "nsubjpass")
 
@@ -476,7 +476,7 @@ def _in_subject(token: Token) -> bool:
 def _reporting_subject(token: Token) -> Token | None:
     """The subject of the clause a pronoun's clause is reported in ("X said it ...")."""
     clause = token.head
-    while clause.dep_ not in ("ccomp", "ROOT") and clause.head is not clause:
+    while clause.dep_ not in ("ccomp", "ROOT") and clause.head != clause:
         clause = clause.head
     if clause.dep_ != "ccomp":
         return None

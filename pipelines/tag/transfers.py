@@ -72,6 +72,7 @@ _CLAUSE_BOUNDARIES = frozenset({"after", "before", "since", "while", "despite", 
 _STRONG_USE = frozenset({"use", "fire", "launch", "employ", "deploy", "unleash"})
 _DESTINATION = frozenset({"bound", "destined", "headed", "heading", "intended", "earmarked",
                           "meant", "route", "sailing", "travelling", "traveling"})  # fmt: skip
+_COMING = frozenset({"come", "originate", "stem", "hail"})
 _STATUS_ORDER: dict[Status, int] = {"sought": 0, "agreed": 1, "delivered": 2, "production": 3}
 _CONFIDENCE = {"syntax": 0.8, "origin": 0.72, "coref": 0.65, "catalogue": 0.6, "discourse": 0.55,
                "fallback": 0.5, "focus": 0.45}  # fmt: skip
@@ -245,7 +246,7 @@ class Extractor:
         )
         while (
             (current.dep_ in _CLIMB or (current is token and passive_noun))
-            and current.head is not current
+            and current.head != current
             and len(chain) < 8
         ):
             if current.lower_ in _CLAUSE_BOUNDARIES:
@@ -281,7 +282,8 @@ class Extractor:
                                          for c in node.children)  # fmt: skip
             if negated or lemma in self.t.negating:
                 return None, lemma in self.t.denial_verbs
-        if frame in ("want", "offer"):
+        if frame in ("want", "offer") or token.sent.text.rstrip().endswith("?"):
+            # (A question asserts nothing: "How likely is it that Bolivia will acquire them?")
             return "sought", False
         for node in nodes:
             lemma = node.lemma_.lower()
@@ -320,6 +322,8 @@ class Extractor:
         if token.lemma_.lower() in _DEAL_LIKE and token.pos_ in ("NOUN", "PROPN"):
             # "an order for", "the sale of F-16s to Turkey": a deal, not yet a delivery.
             return "agreed", False
+        if token.lemma_.lower() == "order" and token.pos_ == "VERB":
+            return "agreed", False  # "Jakarta has ordered 42 Rafale fighters": not yet there
         return "delivered", False
 
     def _signed(self, deal: Token) -> bool:
@@ -356,7 +360,15 @@ class Extractor:
             status = self._status(token, frame, below)[0] or "delivered"
         if frame == "supply" and self._know_how(token):
             status = "production"  # "transferred designs and know-how for the drone"
-        found = self._emit(roles, status, sent, denied, fallback=frame in ("supply", "offer"))
+        paired = (
+            self._paired_in_order(token, frame, roles) if frame in ("acquire", "supply") else []
+        )
+        if paired:
+            found = [c for r in paired for c in self._emit(r, status, sent, denied)]
+        else:
+            found = self._emit(roles, status, sent, denied, fallback=frame in ("supply", "offer"))
+        if frame in ("acquire", "supply"):
+            found += self._second_pairs(token, frame, roles, status, sent, denied)
         if not found and frame == "produce" and roles.suppliers and not roles.recipients:
             # "After shipping drones to Russia, Iran agreed to help build a factory".
             suppliers = roles.codes("supplier")
@@ -521,6 +533,20 @@ class Extractor:
             inner = [t for obj in _preps(heads, _RECIPIENT_PREPS) for t in obj.subtree]
             r.theme = [w for o in _preps(inner, ("of",)) for w in self.index.weapons_in(o.subtree)]
         if (
+            not r.theme
+            and theme_tok is None
+            and token.pos_ == "VERB"
+            and frame == "acquire"
+            and _child(token, "dobj") is None
+            and r.suppliers
+        ):
+            # "The drones were TB2s, and Kenya had become one of a dozen states to buy from
+            # Baykar": a buyer with a seller and no object of its own buys what was just named.
+            # (Not a seller: "We sell to Americans, Spaniards" is too often something else.)
+            start = self.index.sentence_start_before(sent.start, 1)
+            before = [w for w in self.index.weapons if start <= w.start < token.i]
+            r.theme = [w for w in before if w.start >= before[-1].start - 12] if before else []
+        if (
             frame in ("supply", "offer")
             and r.suppliers
             and all(b == "coref" for _, b in r.suppliers)
@@ -547,6 +573,56 @@ class Extractor:
             elif token.lemma_.lower() in _STRONG_USE:
                 r.fallback_supplier = self._other_state(sent, r.codes("recipient"), maker=True)
         return r
+
+    def _paired_in_order(self, token: Token, frame: str, roles: _Roles) -> list[_Roles]:
+        """ "sold Su-25 jets to Sudan and Tor-M2 systems to Myanmar": with two or more parties
+        on the verb, each weapon goes with the party named right after it, whatever the
+        parser made of the list."""
+        party_prep = ("from",) if frame == "acquire" else _RECIPIENT_PREPS
+        keep = "recipient" if frame == "acquire" else "supplier"
+        preps = [c for c in token.children
+                 if c.dep_ in ("prep", "dative") and c.lower_ in party_prep]  # fmt: skip
+        parties = [(p, self.index.resolve(o, allow_anaphora=False))
+                   for p in preps for o in p.children if o.dep_ == "pobj"]  # fmt: skip
+        parties = [(p, code) for p, code in parties if code]
+        if len(parties) < 2 or not roles.codes(keep):
+            return []
+        out: list[_Roles] = []
+        start = token.i
+        for prep, code in parties:
+            theme = [w for w in self.index.weapons if start < w.start < prep.i]
+            start = prep.i
+            if not theme:
+                return []  # "sold drones to Sudan and Chad": one theme, several parties
+            r = _Roles(theme=theme)
+            r.add(keep, roles.codes(keep), "syntax")
+            r.add("supplier" if keep == "recipient" else "recipient", [code], "syntax")
+            out.append(r)
+        return out
+
+    def _second_pairs(self, token: Token, frame: str, roles: _Roles, status: Status,
+                      sent: Span, denied: bool) -> list[Candidate]:  # fmt: skip
+        """ "ordered 42 Rafales from France and 12 Anka drones from Turkish Aerospace", "sold
+        Shaheds to Russia and Mohajer-6 drones to Ethiopia": later weapons with a party of
+        their own, wherever the parser hung them in the clause."""
+        party_prep = ("from",) if frame == "acquire" else _RECIPIENT_PREPS
+        keep = "recipient" if frame == "acquire" else "supplier"
+        if not roles.codes(keep):
+            return []
+        out: list[Candidate] = []
+        for t in token.subtree:
+            if t.i <= token.i or t.pos_ not in ("NOUN", "PROPN") or _in_clause_below(t, token):
+                continue
+            theme = [w for w in self.index.weapons_in(_np_tokens(t)) if w not in roles.theme]
+            parties = [self.index.resolve(p, allow_anaphora=False)
+                       for p in _preps([t], party_prep)]  # fmt: skip
+            if not theme or not any(parties):
+                continue
+            r = _Roles(theme=theme)
+            r.add(keep, roles.codes(keep), "syntax")
+            r.add("supplier" if keep == "recipient" else "recipient", parties, "syntax")
+            out.extend(self._emit(r, status, sent, denied))
+        return out
 
     def _reduced_relative(self, token: Token, frame: str) -> tuple[Token, Token] | None:
         """A participle after a weapon that the parser made a clause of its own: in "the army
@@ -719,6 +795,8 @@ class Extractor:
         # "a contract ... covering 60 TB3 drones" (the participle parsed as a clause).
         # (or hung on the other party: "a contract with Thailand's air force covering ...").
         holders = [token, *_preps([token], ("with",))]
+        # "a deal with Turkish missile maker Roketsan for Atmaca missiles".
+        heads += _preps(holders[1:], ("for",))
         heads += [o for h in holders for c in h.children
                   if c.dep_ == "acl" and c.lemma_.lower() in ("cover", "include", "involve")
                   for o in c.children if o.dep_ == "dobj"]  # fmt: skip
@@ -753,14 +831,18 @@ class Extractor:
         if token.dep_ in ("amod", "compound") and token.tag_ == "VBN":
             # "Turkish-supplied Bayraktar TB2 drones": the noun the participle describes.
             noun = token.head
-            while noun.dep_ == "compound" and noun.head is not noun:
+            while noun.dep_ == "compound" and noun.head != noun:
                 noun = noun.head
             if self._is_weaponish(noun):
                 return noun
+        passive = any(c.dep_ == "auxpass" for c in token.children)
         objects = [
             _relative_antecedent(c) or c
             for c in token.children
             if c.dep_ in ("dobj", "nsubjpass", "attr", "dep", "oprd")
+            # "missiles which they said had been supplied": a passive subject the parser
+            # labelled active
+            or (passive and c.dep_ == "nsubj" and c.lower_ in ("which", "that"))
         ]
         # The small model often splits "Chinese CH-4 drones" into several objects: prefer
         # the one that names a weapon.
@@ -804,9 +886,9 @@ class Extractor:
             found += [w for w in self.index.weapons_in(stray) if w not in found]
             for sibling in theme_tok.head.children:  # "Chinese CH-4 and CH-5 drones", split up
                 if (
-                    sibling is not theme_tok
+                    sibling != theme_tok
                     and sibling.dep_ in ("dobj", "dep")
-                    and (sibling.head is token)
+                    and sibling.head == token
                 ):
                     found += [
                         w for w in self.index.weapons_in(_np_tokens(sibling)) if w not in found
@@ -905,7 +987,9 @@ class Extractor:
                 found.append((a.code, "origin"))
         if found:
             return found[-1:]
-        for obj in _preps([head], ("from",)):
+        # "drones from Iran"; "The drones came from Iran" (then "They were handed to ...").
+        sources = [head.head] if head.dep_ == "nsubj" and head.head.lemma_ in _COMING else []
+        for obj in _preps([head, *sources], ("from",)):
             code = self.index.resolve(obj, allow_anaphora=False)
             if code and code != exclude:
                 return [(code, "origin")]
@@ -985,7 +1069,7 @@ class Extractor:
             if a.code in exclude or a.kind != "state" or a.form == "demonym":
                 continue
             tok = self.doc[a.end - 1]
-            while tok.dep_ in ("compound", "poss") and tok.head is not tok:
+            while tok.dep_ in ("compound", "poss") and tok.head != tok:
                 tok = tok.head
             if tok.dep_ not in ("nsubj", "nsubjpass", "dobj", "dative", "appos", "conj"):
                 continue
@@ -1022,7 +1106,7 @@ class Extractor:
                 continue
             clause = t
             for _ in range(4):  # up to the verb whose clause carries the weapons
-                if (clause.pos_ == "VERB" and clause is not t) or clause.head is clause:
+                if (clause.pos_ == "VERB" and clause != t) or clause.head == clause:
                     break
                 clause = clause.head
             if not self.index.weapons_in(clause.subtree):
@@ -1351,16 +1435,14 @@ def _with_denied(c: Candidate) -> Candidate:
 
 
 def merge(candidates: Iterable[Candidate]) -> list[Transfer]:
-    """One Transfer per (supplier, recipient, class, kind): status by weighted vote."""
+    """One Transfer per (supplier, recipient, class, kind), with the most advanced status
+    the story reports for it (an old order and its delivery: delivered)."""
     groups: dict[tuple[str, str, str, str], list[Candidate]] = defaultdict(list)
     for c in candidates:
         groups[(c.supplier, c.recipient, c.system_class, _kind(c.status))].append(c)
     transfers: list[Transfer] = []
     for (supplier, recipient, _, _), group in groups.items():
-        votes: dict[Status, float] = defaultdict(float)
-        for c in group:
-            votes[c.status] += c.confidence
-        status = max(votes, key=lambda s: (round(votes[s], 6), _STATUS_ORDER[s]))
+        status = max((c.status for c in group), key=lambda s: _STATUS_ORDER[s])
         miss = 1.0
         for c in group:
             miss *= 1.0 - c.confidence
@@ -1464,6 +1546,15 @@ def _doer_above(prep: Token) -> Token | None:
     if head.pos_ == "VERB":
         return _child(head, "dobj")
     return None
+
+
+def _in_clause_below(t: Token, top: Token) -> bool:
+    """Is `t` inside a clause of its own under `top` ("drones from Iran, which uses ...")?"""
+    while t != top and t.head != t:
+        if t.dep_ in ("relcl", "acl", "advcl", "ccomp", "xcomp"):
+            return True
+        t = t.head
+    return False
 
 
 def _conjuncts(token: Token | None) -> list[Token]:

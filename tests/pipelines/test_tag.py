@@ -408,6 +408,52 @@ CASES: list[tuple[str, str, list[T]]] = [
         [("TR", "TD", "drone", "delivered", False)],
     ),
     (
+        "came-from-then-handed",
+        "The drones came from Iran, investigators concluded. They were handed to the Houthis "
+        "in the spring.",
+        [("IR", "houthis", "drone", "delivered", False)],
+    ),
+    (
+        # The parser hangs "for" on the partner, not on the deal.
+        "deal-with-maker-for",
+        "Vietnam has signed a $700 million deal with Indian missile maker BrahMos Aerospace "
+        "for BrahMos cruise missiles.",
+        [("IN", "VN", "missile", "agreed", False)],
+    ),
+    (
+        "ordered-and-second-pair",
+        "Cairo has ordered 30 Rafale jets from France's Dassault, the first of which are due "
+        "next year, and 10 Anka drones from Turkish Aerospace.",
+        [("FR", "EG", "aircraft", "agreed", False), ("TR", "EG", "drone", "agreed", False)],
+    ),
+    (
+        "pairs-in-order",
+        "Belarus sold Su-25 jets to Sudan and Tor-M2 air defence systems to Myanmar.",
+        [
+            ("BY", "SD", "aircraft", "delivered", False),
+            ("BY", "MM", "air_defense", "delivered", False),
+        ],
+    ),
+    (
+        "question",
+        "Turkey is a leading exporter. Would Algeria buy Bayraktar TB2 drones?",
+        [("TR", "DZ", "drone", "sought", False)],
+    ),
+    (
+        # An order, then its delivery: the most advanced status the story reports.
+        "order-then-delivery",
+        "Kazakhstan ordered Anka drones from Turkey in 2022. Officials said the Anka drones "
+        "were delivered to Kazakhstan in 2023.",
+        [("TR", "KZ", "drone", "delivered", False)],
+    ),
+    (
+        # "which" is labelled an active subject of the passive "had been supplied".
+        "which-passive",
+        "Police displayed Kornet anti-tank missiles which they said had been supplied to "
+        "Hezbollah by Syria.",
+        [("SY", "hezbollah", "missile", "delivered", False)],
+    ),
+    (
         "close-to-deal",
         "Serbia was close to a deal for Chinese FK-3 air defence systems, officials said.",
         [("CN", "RS", "air_defense", "sought", False)],
@@ -501,3 +547,11 @@ def test_having_little_to_offer_is_no_offer(tagger: Tagger) -> None:
     got = {(t.supplier, t.recipient, t.system_class) for t in story.transfers}
     assert ("BY", "ML", "aircraft") in got
     assert not {t for t in got if t[2] == "drone"}, got
+
+
+def test_each_weapon_goes_with_its_own_party(tagger: Tagger) -> None:
+    story = _tag(
+        tagger, "Belarus sold Su-25 jets to Sudan and Tor-M2 air defence systems to Myanmar."
+    )
+    got = {(t.supplier, t.recipient, t.system_class) for t in story.transfers}
+    assert got == {("BY", "SD", "aircraft"), ("BY", "MM", "air_defense")}
