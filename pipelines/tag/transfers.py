@@ -180,6 +180,12 @@ class Extractor:
             frame = "use"  # "has put Bayraktar TB2s into service"
         if (
             frame is None
+            and lemma == "show"
+            and any(c.dep_ == "prt" and c.lower_ == "off" for c in token.children)
+        ):
+            frame = "use"  # "the army showed off Chinese-built CH-92A drones", like "displayed"
+        if (
+            frame is None
             and lemma in ("turn", "churn")
             and any(c.dep_ == "prt" and c.lower_ == "out" for c in token.children)
         ):
@@ -791,7 +797,10 @@ class Extractor:
             parties.extend(
                 c for s in _conjuncts(obj) if (c := self.index.resolve(s, allow_anaphora=False))
             )
-        heads = _preps([token, *chain[:1]], ("for", "of", "on", "covering", "including"))
+        # ("contracts worth 700 million euros for PULS systems": the "for" under the price)
+        heads = _preps(
+            [*_np_tokens(token), *chain[:1]], ("for", "of", "on", "covering", "including")
+        )
         # "a contract ... covering 60 TB3 drones" (the participle parsed as a clause).
         # (or hung on the other party: "a contract with Thailand's air force covering ...").
         holders = [token, *_preps([token], ("with",))]
@@ -854,7 +863,7 @@ class Extractor:
         subj = _child(token, "nsubj")
         if subj is not None and self._weapon_subject(token, subj):
             return subj
-        for obj in _preps([token], ("of", "in", "for", "on", "with")):
+        for obj in _preps([token], ("of", "in", "for", "on", "with", "over", "about")):
             if self._is_weaponish(obj):
                 return obj
         return None

@@ -454,6 +454,18 @@ CASES: list[tuple[str, str, list[T]]] = [
         [("SY", "hezbollah", "missile", "delivered", False)],
     ),
     (
+        "show-off",
+        "Serbia's army showed off Chinese-built CH-92A armed drones at a display on Saturday.",
+        [("CN", "RS", "drone", "delivered", False)],
+    ),
+    (
+        # The parser hangs "for" on the price, not on the contracts.
+        "contract-worth-for",
+        "Greece has signed contracts worth about 700 million euros for Israeli Spike NLOS "
+        "missiles, the ministry said.",
+        [("IL", "GR", "missile", "agreed", False)],
+    ),
+    (
         "close-to-deal",
         "Serbia was close to a deal for Chinese FK-3 air defence systems, officials said.",
         [("CN", "RS", "air_defense", "sought", False)],
