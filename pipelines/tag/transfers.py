@@ -430,8 +430,11 @@ class Extractor:
             if not r.codes(subject_side):
                 # "The US approved the sale of F-16s", "Iran finalised the purchase of":
                 # the subject of the verb the noun hangs from.
-                for n, node in enumerate(chain[:3]):
-                    if node.pos_ == "VERB":
+                # ("Dhaka is in talks with Beijing over the purchase of": the copula's subject)
+                for n, node in enumerate(chain[:4]):
+                    if node.pos_ == "VERB" or (
+                        node.pos_ == "AUX" and _child(node, "nsubj") is not None
+                    ):
                         blamed = next((d for p in chain[:n] if p.lower_ in ("for", "over")
                                        and (d := _doer_above(p)) is not None), None)  # fmt: skip
                         if blamed is not None:
@@ -1261,6 +1264,13 @@ class Extractor:
         for c in reversed(self._last):
             if c.supplier in suppliers and c.recipient not in suppliers:
                 return [(c.recipient, "discourse")]
+        # "Ukraine received F-16s from Denmark and Norway. France has delivered Mirage
+        # fighters": a new supplier in a list of supplies to the one recipient just named.
+        previous = self.index.sentence_start_before(sent.start, 1)
+        recipients = {c.recipient for c in self._last
+                      if c.sent.start >= previous and c.status != "production"}  # fmt: skip
+        if len(recipients) == 1 and not recipients & suppliers:
+            return [(next(iter(recipients)), "discourse")]
         focus = self.index.focus(suppliers)
         return [(focus, "focus")] if focus else []
 

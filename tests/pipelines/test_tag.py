@@ -466,6 +466,19 @@ CASES: list[tuple[str, str, list[T]]] = [
         [("IL", "GR", "missile", "agreed", False)],
     ),
     (
+        "talks-over-purchase",
+        "Bangladesh is in advanced talks with Beijing over the purchase of 16 J-10C fighters.",
+        [("CN", "BD", "aircraft", "sought", False)],
+    ),
+    (
+        # A new supplier in a run of supplies to the one recipient just named.
+        "list-of-suppliers",
+        "Ukraine received its first F-16 fighters from Denmark in 2024, officials said. "
+        "France has delivered Mirage 2000-5 fighters. The United States has given Patriot "
+        "batteries and ATACMS missiles and approved the sale of more, Washington said.",
+        [("FR", "UA", "aircraft", "delivered", False)],
+    ),
+    (
         "close-to-deal",
         "Serbia was close to a deal for Chinese FK-3 air defence systems, officials said.",
         [("CN", "RS", "air_defense", "sought", False)],
