@@ -279,6 +279,11 @@ class DocIndex:
         # Modifiers: "Bolivia's minister", "the Bolivian minister", "Iran drones".
         for child in sorted(token.children, key=lambda c: -c.i):
             if child.dep_ in _MODIFIER_DEPS and child.i < token.i:
+                named = self._actor_at.get(child.i)
+                if named is not None and named.code in exclude:
+                    # "the Turkish Air Force" with Turkey excluded is still Turkey's: no
+                    # other party may be guessed for it.
+                    return None
                 code = self.resolve(child, allow_anaphora=allow_anaphora, exclude=exclude,
                                     depth=depth + 1)  # fmt: skip
                 if code:

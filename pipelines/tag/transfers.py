@@ -103,6 +103,9 @@ class _Roles:
     theme: list[WeaponMention] = field(default_factory=list)
     # For "a missile used by Russia" with no maker named: the one other state of the sentence.
     fallback_supplier: str | None = None
+    # "Roketsan handed the first batteries to the Turkish Air Force": delivered at home, so
+    # no other recipient is to be guessed.
+    domestic: bool = False
 
     def add(self, side: str, codes: Iterable[str | None], basis: str) -> None:
         target = self.suppliers if side == "supplier" else self.recipients
@@ -481,6 +484,7 @@ class Extractor:
             suppliers = r.codes("supplier")
             for obj in _preps(heads, _RECIPIENT_PREPS):
                 r.add("recipient", [resolve(obj, exclude=suppliers)], "syntax")
+                r.domestic |= resolve(obj, allow_anaphora=False) in suppliers
             for child in token.children:
                 if child.dep_ in ("dative", "iobj"):
                     r.add("recipient", (resolve(c) for c in _conjuncts(child)), "syntax")
@@ -1207,7 +1211,7 @@ class Extractor:
                 a.code for w in r.theme for a in self.index.actors_in(max(0, w.start - 4), w.start)
                 if a.supplied and a.code
             )  # fmt: skip
-        if not recipients and fallback and suppliers_known:
+        if not recipients and fallback and suppliers_known and not r.domestic:
             recipients = self._fallback_recipients(sent, suppliers_known)
         if not recipients:
             return []

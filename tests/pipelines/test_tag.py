@@ -513,6 +513,12 @@ NONE = [
     ("fired-from", "Russian forces fired cruise missiles from Belarus at Kyiv overnight."),
     # A maker building at home is no transfer, wherever the sentence says it builds.
     ("maker-at-home", "Baykar will build a second drone factory in Turkey, near Istanbul."),
+    # Delivered at home: no other state is guessed as the recipient.
+    (
+        "delivered-at-home",
+        "Greece watched closely. Roketsan handed over the first batteries of its Siper air "
+        "defence system to the Turkish Air Force.",
+    ),
 ]
 
 
