@@ -556,9 +556,7 @@ class Extractor:
             # "The drones were TB2s, and Kenya had become one of a dozen states to buy from
             # Baykar": a buyer with a seller and no object of its own buys what was just named.
             # (Not a seller: "We sell to Americans, Spaniards" is too often something else.)
-            start = self.index.sentence_start_before(sent.start, 1)
-            before = [w for w in self.index.weapons if start <= w.start < token.i]
-            r.theme = [w for w in before if w.start >= before[-1].start - 12] if before else []
+            r.theme = _last_named(self._named_before(token, sent))
         if (
             frame in ("supply", "offer")
             and r.suppliers
@@ -591,8 +589,7 @@ class Extractor:
         """ "sold Su-25 jets to Sudan and Tor-M2 systems to Myanmar": with two or more parties
         on the verb, each weapon goes with the party named right after it, whatever the
         parser made of the list."""
-        party_prep = ("from",) if frame == "acquire" else _RECIPIENT_PREPS
-        keep = "recipient" if frame == "acquire" else "supplier"
+        party_prep, keep = _sides(frame)
         preps = [c for c in token.children
                  if c.dep_ in ("prep", "dative") and c.lower_ in party_prep]  # fmt: skip
         parties = [(p, self.index.resolve(o, allow_anaphora=False))
@@ -607,10 +604,7 @@ class Extractor:
             start = prep.i
             if not theme:
                 return []  # "sold drones to Sudan and Chad": one theme, several parties
-            r = _Roles(theme=theme)
-            r.add(keep, roles.codes(keep), "syntax")
-            r.add("supplier" if keep == "recipient" else "recipient", [code], "syntax")
-            out.append(r)
+            out.append(_paired_roles(roles, keep, theme, [code]))
         return out
 
     def _second_pairs(self, token: Token, frame: str, roles: _Roles, status: Status,
@@ -618,8 +612,7 @@ class Extractor:
         """ "ordered 42 Rafales from France and 12 Anka drones from Turkish Aerospace", "sold
         Shaheds to Russia and Mohajer-6 drones to Ethiopia": later weapons with a party of
         their own, wherever the parser hung them in the clause."""
-        party_prep = ("from",) if frame == "acquire" else _RECIPIENT_PREPS
-        keep = "recipient" if frame == "acquire" else "supplier"
+        party_prep, keep = _sides(frame)
         if not roles.codes(keep):
             return []
         out: list[Candidate] = []
@@ -631,10 +624,7 @@ class Extractor:
                        for p in _preps([t], party_prep)]  # fmt: skip
             if not theme or not any(parties):
                 continue
-            r = _Roles(theme=theme)
-            r.add(keep, roles.codes(keep), "syntax")
-            r.add("supplier" if keep == "recipient" else "recipient", parties, "syntax")
-            out.extend(self._emit(r, status, sent, denied))
+            out.extend(self._emit(_paired_roles(roles, keep, theme, parties), status, sent, denied))
         return out
 
     def _reduced_relative(self, token: Token, frame: str) -> tuple[Token, Token] | None:
@@ -951,8 +941,7 @@ class Extractor:
             or (theme_tok.lower_ in _GENERIC_THEMES
                 and any(c.lower_ == "the" for c in theme_tok.children))
         )  # fmt: skip
-        start = self.index.sentence_start_before(sent.start, 1)
-        before = [w for w in self.index.weapons if start <= w.start < token.i]
+        before = self._named_before(token, sent)
         if (
             not pronoun
             and theme_tok is not None
@@ -967,11 +956,13 @@ class Extractor:
             return same[-1:]
         if not pronoun:
             return []
-        if before:
-            last = before[-1]
-            # "Iranian-made missiles and cruise missile components ... these weapons".
-            return [w for w in before if w.start >= last.start - 12] if pronoun else [last]
-        return []
+        # "Iranian-made missiles and cruise missile components ... these weapons".
+        return _last_named(before)
+
+    def _named_before(self, token: Token, sent: Span) -> list[WeaponMention]:
+        """Weapons named from the previous sentence's start up to `token`."""
+        start = self.index.sentence_start_before(sent.start, 1)
+        return [w for w in self.index.weapons if start <= w.start < token.i]
 
     def _origins(self, w: WeaponMention, exclude: str | None) -> list[tuple[str, str]]:
         """Where one weapon comes from: "Iranian drones", "Uvision's Hero-120", "KN-23"."""
@@ -1569,6 +1560,26 @@ def _doer_above(prep: Token) -> Token | None:
     if head.pos_ == "VERB":
         return _child(head, "dobj")
     return None
+
+
+def _last_named(before: list[WeaponMention]) -> list[WeaponMention]:
+    """The last weapons named, with those listed just before them."""
+    return [w for w in before if w.start >= before[-1].start - 12] if before else []
+
+
+def _sides(frame: str) -> tuple[tuple[str, ...], str]:
+    """For pairing weapons with parties: the preposition naming the other party, and the
+    side the verb's own party keeps ("bought X from A": from, recipient)."""
+    return (("from",), "recipient") if frame == "acquire" else (_RECIPIENT_PREPS, "supplier")
+
+
+def _paired_roles(
+    roles: _Roles, keep: str, theme: list[WeaponMention], others: Iterable[str | None]
+) -> _Roles:
+    r = _Roles(theme=theme)
+    r.add(keep, roles.codes(keep), "syntax")
+    r.add("supplier" if keep == "recipient" else "recipient", others, "syntax")
+    return r
 
 
 def _in_clause_below(t: Token, top: Token) -> bool:
