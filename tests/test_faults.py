@@ -192,3 +192,32 @@ def test_redis_restarted_mid_run_keeps_what_it_acknowledged_and_the_worker_resum
         ids = tagged_ids(client)
     assert len(ids) == len(set(ids)), "a story was published twice"
     assert set(ids) == expected
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("outage", [8, 60], ids=["8s", "60s"])
+@pytest.mark.timeout(RUN_DEADLINE + 240)
+def test_a_redis_outage_of_seconds_or_a_minute_loses_nothing(
+    server: EmbeddedRedis, procs: Processes, tmp_path: Path, tagger: Tagger, outage: int
+) -> None:
+    """Redis away longer than a task's retries and (at 60 s) its hard time limit: tasks wait
+    for it instead of dropping their batch, and the worker's pool comes back to work."""
+    paths = write_corpus(tmp_path / "corpus", 300)
+    expected = undisturbed_ids(paths, tagger)
+    url = str(server.url)
+
+    worker = procs.start("worker", "worker", "--concurrency", "2")
+    replay = procs.start(
+        "replay", "replay", "--queue", "--timeout", "600", str(tmp_path / "corpus")
+    )
+    wait_until(lambda: count_tagged(url) >= 40, deadline=600, what="40 stories published")
+    server.stop()
+    time.sleep(outage)
+    server.start()
+
+    assert finished(replay, url, procs) == 0, procs.log(replay)
+    assert worker.poll() is None, "the worker did not survive the outage"
+    with redis.Redis.from_url(url, decode_responses=True) as client:
+        ids = tagged_ids(client)
+    assert len(ids) == len(set(ids)), "a story was published twice"
+    assert set(ids) == expected

@@ -7,11 +7,20 @@ import time
 from typing import Any, cast
 
 import redis
+import structlog
 from celery import Celery, Task, states, uuid
+from celery.exceptions import Reject
 from celery.signals import setup_logging, worker_init, worker_process_init
 
 from .context import Context, prepare_fork, single_blas_thread
 from .settings import Settings
+
+log = structlog.get_logger("armswatch.tasks")
+
+# Redis (broker and store in one) is away: nothing a task does can be finished or handed on.
+REDIS_DOWN = (redis.ConnectionError, redis.TimeoutError)
+# Time kept back from the soft time limit after waiting for Redis, for the retry's publish.
+_WAIT_MARGIN = 5.0
 
 
 class ArmswatchApp(Celery):
@@ -32,6 +41,7 @@ class ArmswatchTask(Task):  # type: ignore[type-arg]
         # memory, a crash in C code) would come back forever. Count the starts of each
         # message in Redis; one started too often is dead-lettered instead of run again.
         request = self.request
+        self.started = time.monotonic()
         if not request.is_eager and request.id:
             ctx = self.ctx
             key = ctx.keys.deliveries(request.id, request.retries or 0)
@@ -48,6 +58,56 @@ class ArmswatchTask(Task):  # type: ignore[type-arg]
                 self.dead_letter_poison(args, kwargs, starts - 1)
                 return None
         return super().__call__(*args, **kwargs)
+
+    # When the running task started (a pool process runs one task at a time).
+    started: float = 0.0
+
+    # The stubs spell out every option of retry; they are passed on unchanged.
+    def retry(  # type: ignore[override]
+        self, args: Any = None, kwargs: Any = None, exc: Exception | None = None, **options: Any
+    ) -> Any:
+        """Celery's retry, made safe for a Redis outage.
+
+        Celery sends the retry as a new message and, when the broker is away, turns that
+        into Reject(requeue=False): the message is dropped and its inputs lost. So a task
+        that failed on Redis first waits for it (within its soft time limit); if the retry
+        still cannot be sent, the message is handed back (requeue) instead. Should Redis
+        still be away for that too, the message stays among kombu's unacknowledged ones and
+        comes back after the visibility timeout: late, never lost.
+        """
+        if isinstance(exc, REDIS_DOWN):
+            self.wait_for_redis()
+        try:
+            return super().retry(args, kwargs, exc=exc, **options)
+        except Reject as rejected:
+            reason = cast(Any, rejected).reason
+            if cast(Any, rejected).requeue:
+                raise
+            log.warning("retry_not_sent_requeued", task=self.name, error=str(reason))
+            self._forget_start()
+            raise Reject(reason, requeue=True) from exc
+
+    def wait_for_redis(self) -> bool:
+        """Wait until Redis answers, at most until shortly before the soft time limit."""
+        started = self.started or time.monotonic()
+        limit = float(self.soft_time_limit or self.app.conf.task_soft_time_limit or 60)
+        deadline = started + limit - _WAIT_MARGIN
+        pause = 0.25
+        while True:
+            try:
+                return bool(self.ctx.redis.ping())
+            except REDIS_DOWN:
+                if time.monotonic() + pause > deadline:
+                    return False
+                time.sleep(pause)
+                pause = min(pause * 2, 5.0)
+
+    def _forget_start(self) -> None:
+        """A message handed back for a Redis outage has not killed its worker: uncount it."""
+        request = self.request
+        if request.id:
+            with contextlib.suppress(redis.RedisError):
+                self.ctx.redis.decr(self.ctx.keys.deliveries(request.id, request.retries or 0))
 
     # Tasks whose loss would lose data (an article, a webhook) set this: they are written in
     # the ledger before they are sent and struck out when they end (worker/ledger.py).

@@ -43,13 +43,13 @@ from pipelines.subscriptions import Subscription
 from pipelines.webhooks import backoff, deliver, signing_key
 
 from . import live
-from .celery_app import ArmswatchApp, ArmswatchTask
+from .celery_app import REDIS_DOWN, ArmswatchApp, ArmswatchTask
 from .context import Context
 from .feeds import Feed
 
 log = structlog.get_logger("armswatch.tasks")
 
-RETRYABLE = (TransientError, redis.ConnectionError, redis.TimeoutError)
+RETRYABLE = (TransientError, *REDIS_DOWN)
 # fetch_article counts its attempts in its argument (`Job.attempt`, bounded by max_retries),
 # so that waiting for a busy host uses none; Celery's own count must not end it first.
 UNBOUNDED = 2**31
@@ -189,7 +189,7 @@ def dispatch_webhooks(app: ArmswatchApp, subscriptions: Sequence[Subscription]) 
     name="armswatch.deliver_webhook",
     ledgered=True,  # a lost message is an alert never sent (worker/ledger.py)
     # Redis down (the marker, the dead-letter stream): retried like process_batch.
-    autoretry_for=(redis.ConnectionError, redis.TimeoutError),
+    autoretry_for=REDIS_DOWN,
     retry_backoff=True,
     retry_jitter=True,
 )
@@ -357,8 +357,9 @@ def fetch_article(self: ArmswatchTask, job: dict[str, Any]) -> dict[str, Any]:
     except HostBusy as exc:  # our own politeness: come back when the host is free
         countdown = ctx.settings.countdown(exc.retry_after)
         raise self.retry(countdown=countdown, max_retries=UNBOUNDED) from exc
-    except RETRYABLE as exc:
-        error = exc if isinstance(exc, TransientError) else TransientError(str(exc))
+    except REDIS_DOWN as exc:  # not the page's fault: uses none of its attempts
+        raise self.retry(exc=exc, countdown=0, max_retries=UNBOUNDED) from exc
+    except TransientError as error:
         if entry.attempt >= ctx.settings.max_retries:
             outcome = live.give_up(ctx, entry, error, route=route)
         else:
@@ -368,7 +369,7 @@ def fetch_article(self: ArmswatchTask, job: dict[str, Any]) -> dict[str, Any]:
                 args=(again.model_dump(mode="json"),),
                 countdown=ctx.settings.countdown(live.retry_delay(ctx, error, again.attempt)),
                 max_retries=UNBOUNDED,
-            ) from exc
+            ) from error
     return {
         "input": outcome.input,
         "status": outcome.status,
