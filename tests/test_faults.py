@@ -7,6 +7,7 @@ Deadlines here only bound a hung run; no test asserts how fast anything is.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -217,6 +218,12 @@ def test_a_redis_outage_of_seconds_or_a_minute_loses_nothing(
 
     assert finished(replay, url, procs) == 0, procs.log(replay)
     assert worker.poll() is None, "the worker did not survive the outage"
+    # Its pool came back whole: the heartbeat (written only while it can work) says so.
+    with redis.Redis.from_url(url, decode_responses=True) as client:
+        wait_until(lambda: any(client.scan_iter("armswatch:worker:*")), deadline=30,
+                   what="the worker's heartbeat after the outage")  # fmt: skip
+        [key] = client.scan_iter("armswatch:worker:*")
+        assert json.loads(client.get(key) or "{}")["processes"] == 2
     with redis.Redis.from_url(url, decode_responses=True) as client:
         ids = tagged_ids(client)
     assert len(ids) == len(set(ids)), "a story was published twice"

@@ -163,6 +163,11 @@ class Settings(BaseSettings):
     entry_claim_seconds: float = Field(default=600.0, ge=1)
     # How often `armswatch beat` looks for due feeds.
     beat_tick_seconds: float = Field(default=1.0, gt=0)
+    # A worker's heartbeat (worker/health.py): written this often while it can work, read by
+    # its health check; a pool with no live process for worker_stuck_seconds stops it.
+    worker_heartbeat_seconds: float = Field(default=10.0, gt=0, le=3600)
+    worker_heartbeat_ttl_seconds: float = Field(default=60.0, gt=0, le=86400)
+    worker_stuck_seconds: float = Field(default=120.0, gt=0, le=86400)
 
     @model_validator(mode="after")
     def _countdowns_fit_visibility(self) -> Settings:
