@@ -26,7 +26,9 @@ def extract(story: Story) -> Story:
     """Story(raw) -> Story(text, title?, published?, author?); plain text passes through."""
     raw = story.raw or ""
     if story.raw_format != "html":
-        return story.model_copy(update={"text": raw, "raw": None, "extraction": "text"})
+        # A feed summary standing in for its page says so (`extraction` set by the caller).
+        extraction = story.extraction or "text"
+        return story.model_copy(update={"text": raw, "raw": None, "extraction": extraction})
     # Comments and tables are mostly reader chatter and market data, not reporting.
     doc = trafilatura.bare_extraction(
         raw,

@@ -14,6 +14,7 @@ from collections import Counter
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -429,8 +430,7 @@ def _run_live(app: Any, feeds: Sequence[Feed], *, failed: bool = False) -> NoRet
 
     ctx = app.armswatch
 
-    def route(stories: Sequence[Story]) -> None:  # the alert stage, as replay runs it
-        route_alerts(app, stories)
+    route = partial(route_alerts, app)  # the alert stage, as the tasks run it
 
     with _progress() as progress:
         feed_bar = progress.add_task("feeds", total=len(feeds))

@@ -45,21 +45,18 @@ from pipelines.fetch import (
     media_type,
     parse_feed,
 )
-from pipelines.pipeline import process
-from pipelines.publish import dead_letter, publish
+from pipelines.publish import dead_letter
 from pipelines.record import Source, Story
 from pipelines.retry import backoff
 
 from . import http, metrics
 from .feeds import Feed, FeedState
+from .ingest import Route, ingest
 
 if TYPE_CHECKING:
     from .context import Context
 
 log = structlog.get_logger("armswatch.live")
-
-# After publish: the alert stage (worker.tasks.route_alerts on the app), given every story.
-Route = Callable[[Sequence[Story]], object]
 
 
 class Job(BaseModel):
@@ -316,43 +313,21 @@ def _process(
     route: Route | None,
 ) -> Outcome:
     from_summary = page_error is not None
-    (result,) = process(
-        [story],
-        tagger=ctx.tagger,
-        rules=ctx.rules,
-        dedup=ctx.seen.dedup,
-        extract_seconds=ctx.settings.extract_time_limit_seconds,
-        clock=ctx.clock,
-    )
-    if result.error is not None:
-        if not from_summary and job.summary and result.error.stage in ("extract", "clean"):
-            return _from_summary(ctx, job, result.error, route)
-        return reject(ctx, job, result.error)
-    stories = [
-        s.model_copy(update={"extraction": "feed_summary"}) if from_summary else s
-        for s in result.stories
-    ]
-    # Timed like process_batch times them: the items-per-stage metric covers both paths.
-    with ctx.clock.timing("publish", len(stories)):
-        published = publish(
-            stories,
-            client=ctx.redis,
-            keys=ctx.keys,
-            maxlen=ctx.settings.stream_maxlen,
-            seen_ttl=ctx.settings.seen_ttl_seconds,
-        )
-    for p in published:
-        log.info("story_published", story_id=p.story_id, input=job.link, feed=job.feed, new=p.new)
-    if job.polled_at is not None and any(p.new for p in published):
+    if from_summary:
+        story = story.model_copy(update={"extraction": "feed_summary"})
+    (done,) = ingest(ctx, [story], route=route, dedup=ctx.seen.dedup, reject=None)
+    if done.error is not None:
+        if not from_summary and job.summary and done.error.stage in ("extract", "clean"):
+            return _from_summary(ctx, job, done.error, route)
+        return reject(ctx, job, done.error)
+    if job.polled_at is not None and done.new:
         metrics.observe_latency(ctx.redis, ctx.keys, time.time() - job.polled_at)
-    if route is not None and stories:
-        with ctx.clock.timing("alerts", len(stories)):
-            route(stories)
-    if not stories:
-        return Outcome(job.link, job.feed, "duplicate", error=result.duplicates[0].reason)
-    status: ArticleStatus = "published" if any(p.new for p in published) else "already_published"
+    if not done.stories:
+        return Outcome(job.link, job.feed, "duplicate", error=done.duplicates[0].reason)
+    status: ArticleStatus = "published" if done.new else "already_published"
+    first = done.stories[0].story
     return Outcome(
-        job.link, job.feed, status, stories[0].extraction, tuple(p.story_id for p in published)
+        job.link, job.feed, status, first.extraction, tuple(s.story.id for s in done.stories)
     )
 
 

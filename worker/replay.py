@@ -3,7 +3,7 @@
     parent    loads the tagger once, freezes the GC, forks N children (the model's pages
               are shared copy-on-write: only what a child writes is its own)
     child     one BLAS thread (one process per core is the parallelism already); runs
-              `process_batch` through `task.apply` on each batch it is handed
+              the tasks' job (`worker.ingest.ingest`) on each batch it is handed
     parent    gets each batch's summaries back in input order, with the child's pid, its
               stage clock and its peak RSS (the benchmark reads those)
 
@@ -15,6 +15,7 @@ workers (`enqueue`) and waits for their results (`wait_for`).
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import math
 import multiprocessing
@@ -23,11 +24,14 @@ import resource
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, cast
 
 import redis
 import structlog
 from celery import states
+
+from pipelines.record import from_payload
 
 from .celery_app import ArmswatchApp
 from .context import prepare_fork, single_blas_thread
@@ -96,11 +100,17 @@ class Replayer:
 
 
 def _run(app: ArmswatchApp, batch: Payloads) -> BatchDone:
-    from .tasks import process_batch
+    from . import metrics
+    from .ingest import ingest
+    from .tasks import route_alerts
 
-    task = app.tasks[process_batch.name]
-    # The task's own code path, run in this process (no broker needed).
-    summaries = task.apply(args=(batch,)).get(disable_sync_subtasks=False)
+    # The tasks' own job (worker/ingest.py), run in this process: no broker needed.
+    inputs = [from_payload(p) for p in batch]
+    summaries = [
+        o.summary() for o in ingest(app.armswatch, inputs, route=partial(route_alerts, app))
+    ]
+    with contextlib.suppress(redis.RedisError):  # metrics never fail a batch
+        metrics.record_stages(app.armswatch)
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return BatchDone(summaries, os.getpid(), app.armswatch.clock.totals(), usage.ru_maxrss * 1024)
 

@@ -28,7 +28,6 @@ from celery import shared_task
 
 from pipelines.alerts import Alert, GroupReader, alert_json, route
 from pipelines.errors import (
-    ArmswatchError,
     ConfigError,
     HostBusy,
     InputRejected,
@@ -36,8 +35,7 @@ from pipelines.errors import (
     TransientError,
 )
 from pipelines.keys import WEBHOOK_GROUP
-from pipelines.pipeline import Result, process
-from pipelines.publish import dead_letter, publish
+from pipelines.publish import dead_letter
 from pipelines.record import Story, from_payload
 from pipelines.subscriptions import Subscription
 from pipelines.webhooks import backoff, deliver, signing_key
@@ -46,6 +44,7 @@ from . import live
 from .celery_app import REDIS_DOWN, ArmswatchApp, ArmswatchTask
 from .context import Context
 from .feeds import Feed
+from .ingest import ingest
 
 log = structlog.get_logger("armswatch.tasks")
 
@@ -94,36 +93,9 @@ def process_batch(self: ProcessTask, payloads: list[dict[str, Any]]) -> list[dic
 
 
 def _process_batch(self: ProcessTask, payloads: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    ctx = self.ctx
+    app = cast(ArmswatchApp, self.app)
     inputs = [from_payload(p) for p in payloads]
-    results = process(inputs, tagger=ctx.tagger, rules=ctx.rules, clock=ctx.clock)
-    stories = [s for r in results for s in r.stories]
-    with ctx.clock.timing("publish", len(stories)):
-        published = {
-            p.story_id: p.new
-            for p in publish(
-                stories,
-                client=ctx.redis,
-                keys=ctx.keys,
-                maxlen=ctx.settings.stream_maxlen,
-                seen_ttl=ctx.settings.seen_ttl_seconds,
-            )
-        }
-    for story in stories:  # one structured line per story, with its id (`--log-json`)
-        log.info("story_published", story_id=story.id, input=story.source.path or story.source.url,
-                 new=published.get(story.id, False), relevant=story.relevant)  # fmt: skip
-    alerted: dict[str, list[str]] = {}
-    with ctx.clock.timing("alerts", len(stories)):
-        alerts = route_alerts(cast(ArmswatchApp, self.app), stories)
-    for alert in alerts:
-        log.info("alert", story_id=alert.story_id, subscription=alert.subscription, kind=alert.kind)
-        alerted.setdefault(alert.story_id, []).append(
-            alert.subscription + ("" if alert.kind == "new" else f" ({alert.kind})")
-        )
-    for result, payload in zip(results, payloads, strict=True):
-        if result.error is not None:
-            _reject(ctx, result.error, payload)
-    return [summarize(r, published, alerted) for r in results]
+    return [o.summary() for o in ingest(app.armswatch, inputs, route=partial(route_alerts, app))]
 
 
 # --- alerts -----------------------------------------------------------------------------
@@ -263,59 +235,9 @@ def _webhook_failed(ctx: Context, args: tuple[str, ...], reason: str, error_type
     )
 
 
-def _reject(ctx: Any, error: ArmswatchError, payload: dict[str, Any]) -> None:
-    log.warning("input_rejected", input=error.input, stage=error.stage, reason=error.reason)
-    dead_letter(
-        client=ctx.redis,
-        keys=ctx.keys,
-        maxlen=ctx.settings.dlq_maxlen,
-        input=error.input or _label(payload),
-        stage=error.stage,
-        error=error.reason,
-        error_type=type(error).__name__,
-        payload=payload,
-    )
-
-
 def _label(payload: dict[str, Any]) -> str:
     source = payload.get("source") or {}
     return str(source.get("path") or source.get("url") or "<input>")
-
-
-def summarize(
-    result: Result, published: dict[str, bool], alerted: dict[str, list[str]] | None = None
-) -> dict[str, Any]:
-    """A JSON-safe account of one input for progress and the replay table."""
-    alerted = alerted or {}
-    return {
-        "input": result.input.label,
-        "error": str(result.error) if result.error else None,
-        "stage": result.error.stage if result.error else None,
-        "stories": [
-            _story_summary(s, published.get(s.id, False), alerted.get(s.id, []))
-            for s in result.stories
-        ],
-    }
-
-
-def _story_summary(story: Story, new: bool, alerts: list[str]) -> dict[str, Any]:
-    return {
-        "id": story.id,
-        "title": story.title,
-        "relevant": story.relevant,
-        "new": new,
-        "alerts": alerts,
-        "transfers": [
-            {
-                "supplier": t.supplier,
-                "recipient": t.recipient,
-                "class": t.system_class,
-                "status": t.status,
-                "denied": t.denied,
-            }
-            for t in story.transfers
-        ],
-    }
 
 
 # --- live monitoring ----------------------------------------------------------------------
