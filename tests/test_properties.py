@@ -104,6 +104,20 @@ def test_edge_cases(tagger: Tagger, text: str) -> None:
     _run(tagger, text, "html")
 
 
+@pytest.mark.parametrize("sep", [" ", ", ", " and "], ids=["spaces", "commas", "and"])
+def test_a_run_of_a_thousand_conjuncts_is_tagged_not_dropped(tagger: Tagger, sep: str) -> None:
+    """The parser makes such a run one chain of a thousand tokens: no walk over it recurses."""
+    text = f"Russia sold drones to {sep.join(['Iran'] * 1000)}. Iran received the drones."
+    [result] = process(
+        [Story(source=Source(kind="file", path="run.txt"), raw=text, raw_format="text")],
+        tagger=tagger,
+        rules=default_rules(),
+    )
+    assert result.error is None, result.error
+    [story] = result.stories
+    assert story.relevant and {(t.supplier, t.recipient) for t in story.transfers} == {("RU", "IR")}
+
+
 # --- feed XML -------------------------------------------------------------------------------
 
 LINKS = st.sampled_from(

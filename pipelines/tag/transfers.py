@@ -1633,11 +1633,16 @@ def _following_preps(sent: Span, words: tuple[str, ...]) -> list[Token]:
 
 def _np_tokens(token: Token) -> list[Token]:
     """A noun phrase's tokens, leaving out clauses and verb phrases attached to it."""
-    out = [token]
-    for child in token.children:
-        if child.dep_ in ("relcl", "acl", "advcl", "ccomp"):
-            continue
-        out.extend(_np_tokens(child))
+    # Depth-first, in the order a recursion would give, but with a stack: a run of a
+    # thousand conjuncts ("Iran Iran Iran ...") is a chain deeper than Python's recursion.
+    out: list[Token] = []
+    stack = [token]
+    while stack:
+        node = stack.pop()
+        out.append(node)
+        stack.extend(
+            reversed([c for c in node.children if c.dep_ not in ("relcl", "acl", "advcl", "ccomp")])
+        )
     return out
 
 
