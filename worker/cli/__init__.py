@@ -15,11 +15,10 @@ from pathlib import Path
 
 import click
 
-from pipelines.errors import ArmswatchError, ConfigError
+from pipelines.errors import ArmswatchError
 
 from ..logging import configure_logging
-from ..settings import Settings
-from .common import EXIT_OK, EXIT_REJECTED, EXIT_USAGE, State, fail
+from .common import EXIT_OK, EXIT_REJECTED, EXIT_USAGE, State, fail, load_state
 
 __all__ = ["EXIT_OK", "EXIT_REJECTED", "EXIT_USAGE", "State", "cli", "fail", "main"]
 
@@ -37,11 +36,7 @@ __all__ = ["EXIT_OK", "EXIT_REJECTED", "EXIT_USAGE", "State", "cli", "fail", "ma
 def cli(ctx: click.Context, config_dir: Path | None, verbose: int, log_json: bool) -> None:
     """Watch the news for drone and missile transfers."""
     configure_logging(level=("WARNING", "INFO", "DEBUG")[min(verbose, 2)], json=log_json)
-    try:
-        settings = Settings.load(**({"config_dir": config_dir} if config_dir else {}))
-    except ConfigError as exc:
-        fail(str(exc))
-    ctx.obj = State(settings=settings, verbose=verbose)
+    ctx.obj = load_state(config_dir, verbose)
 
 
 def main() -> None:

@@ -33,7 +33,7 @@ from .common import (
 @click.pass_obj
 def poll(state: State, names: tuple[str, ...]) -> None:
     """Poll every feed of feeds.yaml once, process what is new, and return when done."""
-    feeds = configured_feeds(state.settings, names)
+    feeds = configured_feeds(state, names)
     with open_app(state.settings) as app:
         run_live(app, feeds)
 
@@ -115,7 +115,7 @@ def beat(state: State) -> None:
     from ..tasks import poll_feed
 
     settings = state.settings
-    feeds = configured_feeds(settings)
+    feeds = configured_feeds(state)
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())

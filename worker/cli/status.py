@@ -9,9 +9,6 @@ from typing import NoReturn
 import click
 import redis
 
-from pipelines.errors import ConfigError
-
-from ..feeds import load_feeds
 from ..settings import Settings
 from .common import (
     EXIT_OK,
@@ -37,15 +34,9 @@ def status(state: State, as_json: bool, ping: bool, errors: int) -> None:
         _ping(settings)
     from ..status import collect_status, print_status
 
-    try:
-        feeds = load_feeds(settings.feeds_file) if settings.feeds_file.exists() else []
-    except ConfigError as exc:
-        fail(str(exc))
-    with open_redis(settings) as client:
-        try:
-            report = collect_status(client, settings.keys, [f.name for f in feeds], errors=errors)
-        except redis.RedisError as exc:
-            fail(f"Redis did not answer: {exc}", EXIT_REJECTED)
+    feeds = state.feeds or []
+    with open_redis(settings) as client:  # a Redis away: one line naming it, exit 2
+        report = collect_status(client, settings.keys, [f.name for f in feeds], errors=errors)
     if as_json:
         click.echo(json.dumps(report, indent=2, ensure_ascii=False))
     else:

@@ -68,7 +68,7 @@ def subscriptions_add(state: State, /, name: str, **options: Any) -> None:
             fail(f"subscription {name!r}: deliver.webhook.url: {exc.reason}")
         except TransientError as exc:
             click.echo(f"armswatch: warning: {exc.reason}", err=True)
-    store = subscription_store(state.settings)
+    store = subscription_store(state)
     with open_redis(state.settings) as client:
         try:
             store.add(client, subscription, replace=options["replace"])
@@ -106,7 +106,7 @@ def _subscription_data(name: str, options: dict[str, Any]) -> dict[str, Any]:
 @click.pass_obj
 def subscriptions_list(state: State, as_json: bool) -> None:
     """List the subscriptions: from subscriptions.yaml and from Redis (YAML wins a clash)."""
-    store = subscription_store(state.settings)
+    store = subscription_store(state)
     with open_redis(state.settings) as client:
         stored = store.stored(client)
         lengths = {s.name: client.xlen(state.settings.keys.alerts(s.name)) for s in stored}
@@ -144,7 +144,7 @@ def subscriptions_list(state: State, as_json: bool) -> None:
 @click.pass_obj
 def subscriptions_remove(state: State, name: str) -> None:
     """Remove stored subscription NAME (its alert stream stays readable)."""
-    store = subscription_store(state.settings)
+    store = subscription_store(state)
     with open_redis(state.settings) as client:
         try:
             store.remove(client, name)
