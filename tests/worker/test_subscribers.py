@@ -100,7 +100,9 @@ def _transfer() -> Transfer:
     )
 
 
-def _fill(client: redis.Redis, config_dir: Path, n: int, *, name: str = "desk") -> list[str]:
+def _fill(
+    client: redis.Redis, config_dir: Path, n: int, *, name: str = "desk", first: int = 0
+) -> list[str]:
     """Alerts for subscription `name` from synthetic stories of a few kilobytes each."""
     (config_dir / "subscriptions.yaml").write_text(
         f"subscriptions:\n  - {{name: {name}, match: {{suppliers: [IR]}}}}\n"
@@ -116,7 +118,7 @@ def _fill(client: redis.Redis, config_dir: Path, n: int, *, name: str = "desk") 
             relevance=0.9,
             transfers=(_transfer(),),
         )
-        for i in range(n)
+        for i in range(first, first + n)
     ]
     alerts = route(stories, [sub], client=client, keys=KEYS, maxlen=1000, seen_ttl=600)
     return [a.entry_id for a in alerts]

@@ -1,0 +1,65 @@
+"""Reading input files for `tag` and `replay`: folders walked, bytes decoded, problems named."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from pipelines.decode import decode
+from pipelines.errors import InputRejected
+from pipelines.record import Source, Story
+
+from ..settings import Settings
+from .common import (
+    INPUT_SUFFIXES,
+    Problem,
+)
+
+
+def collect_files(paths: Sequence[str]) -> tuple[list[Path], list[Problem]]:
+    """Files named or found in folders (inputs by suffix), and the paths that are missing."""
+    files: list[Path] = []
+    problems: list[Problem] = []
+    for name in paths:
+        path = Path(name)
+        if path.is_dir():
+            files.extend(
+                sorted(
+                    p
+                    for p in path.rglob("*")
+                    if p.is_file()
+                    and p.suffix.lower() in INPUT_SUFFIXES
+                    and not any(part.startswith(".") for part in p.relative_to(path).parts)
+                )
+            )
+        elif path.exists():
+            files.append(path)
+        else:
+            problems.append(Problem(name, "no such file or directory"))
+    return files, problems
+
+
+def read_input(name: str, data: bytes, *, settings: Settings) -> Story:
+    """An input Story from bytes: decoded, sniffed as HTML or text."""
+    from pipelines.extract import looks_like_html
+
+    text = decode(data, name=name, max_bytes=settings.max_input_bytes)
+    html = Path(name).suffix.lower() in {".html", ".htm", ".xhtml"} or looks_like_html(text)
+    return Story(
+        source=Source(kind="file", path=name), raw=text, raw_format="html" if html else "text"
+    )
+
+
+def read_inputs(names: Sequence[str], settings: Settings) -> tuple[list[Story], list[Problem]]:
+    stories: list[Story] = []
+    problems: list[Problem] = []
+    for name in names:
+        try:
+            data = sys.stdin.buffer.read() if name == "-" else Path(name).read_bytes()
+            stories.append(read_input("<stdin>" if name == "-" else name, data, settings=settings))
+        except OSError as exc:
+            problems.append(Problem(name, exc.strerror or str(exc)))
+        except InputRejected as exc:
+            problems.append(Problem(name, exc.reason))
+    return stories, problems
