@@ -22,10 +22,12 @@ import multiprocessing
 import os
 import resource
 import time
+from collections import deque
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from functools import partial
-from typing import Any, cast
+from typing import Any
 
 import redis
 import structlog
@@ -65,38 +67,49 @@ def replay_plan(inputs: int, settings: Settings, processes: int | None) -> tuple
 
 
 class Replayer:
-    """A pool of `processes` forked workers (none when 1) that runs batches in order."""
+    """A pool of `processes` forked workers (none when 1) that runs batches in order.
+
+    At most two batches per process are in flight: inputs are read as the pool needs them,
+    so memory does not grow with the folder. A child that dies breaks the pool
+    (BrokenProcessPool, raised to the caller) instead of leaving a write to it hanging.
+    """
 
     def __init__(self, app: ArmswatchApp, processes: int):
         self.app = app
         self.processes = max(1, processes)
-        self._pool: Any = None
+        self._pool: ProcessPoolExecutor | None = None
 
     def __enter__(self) -> Replayer:
         if self.processes > 1:
             prepare_fork(self.app.armswatch)
             # fork: the children inherit the loaded model instead of loading it again.
-            context = multiprocessing.get_context("fork")
-            self._pool = context.Pool(
-                self.processes, initializer=_child_start, initargs=(self.app,)
+            self._pool = ProcessPoolExecutor(
+                self.processes,
+                mp_context=multiprocessing.get_context("fork"),
+                initializer=_child_start,
+                initargs=(self.app,),
             )
         return self
 
     def __exit__(self, *exc: object) -> None:
         if self._pool is not None:
-            if exc[0] is None:
-                self._pool.close()
-            else:
-                self._pool.terminate()
-            self._pool.join()
+            # On an error, queued batches are dropped and nothing waits on a dead child.
+            self._pool.shutdown(wait=exc[0] is None, cancel_futures=True)
             self._pool = None
             gc.unfreeze()
 
     def run(self, batches: Iterable[Payloads]) -> Iterator[BatchDone]:
-        """Each batch through `armswatch.process_batch`, in order."""
+        """Each batch through the tasks' job (worker/ingest.py), in order."""
         if self._pool is None:
-            return (_run(self.app, batch) for batch in batches)
-        return cast(Iterator[BatchDone], self._pool.imap(_child_run, batches))
+            yield from (_run(self.app, batch) for batch in batches)
+            return
+        window: deque[Future[BatchDone]] = deque()
+        for batch in batches:
+            window.append(self._pool.submit(_child_run, batch))
+            if len(window) >= 2 * self.processes:
+                yield window.popleft().result()
+        while window:
+            yield window.popleft().result()
 
 
 def _run(app: ArmswatchApp, batch: Payloads) -> BatchDone:
