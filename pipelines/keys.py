@@ -124,10 +124,10 @@ class Keys:
         """Sorted set: feed name -> time its next poll is due (beat claims from it)."""
         return f"{self.prefix}schedule"
 
-    def worker(self, worker_id: str) -> str:
+    def alive(self, worker_id: str) -> str:
         """Worker `host:pid` can work: when it last found Redis and a live pool (JSON);
         expires, removed on a clean stop (worker/health.py)."""
-        return f"{self.prefix}worker:{worker_id}"
+        return f"{self.prefix}alive:{worker_id}"
 
     def beat(self, beat_id: str) -> str:
         """When beat `host:pid` last ticked (epoch seconds); expires, removed on exit."""

@@ -220,9 +220,9 @@ def test_a_redis_outage_of_seconds_or_a_minute_loses_nothing(
     assert worker.poll() is None, "the worker did not survive the outage"
     # Its pool came back whole: the heartbeat (written only while it can work) says so.
     with redis.Redis.from_url(url, decode_responses=True) as client:
-        wait_until(lambda: any(client.scan_iter("armswatch:worker:*")), deadline=30,
+        wait_until(lambda: any(client.scan_iter("armswatch:alive:*")), deadline=30,
                    what="the worker's heartbeat after the outage")  # fmt: skip
-        [key] = client.scan_iter("armswatch:worker:*")
+        [key] = client.scan_iter("armswatch:alive:*")
         assert json.loads(client.get(key) or "{}")["processes"] == 2
     with redis.Redis.from_url(url, decode_responses=True) as client:
         ids = tagged_ids(client)

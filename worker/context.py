@@ -33,6 +33,7 @@ def tagger_for(settings: Settings) -> Tagger:
         batch_size=settings.nlp_batch_size,
         batch_chars=settings.nlp_batch_chars,
         max_chars=settings.nlp_max_chars,
+        rules_only=settings.tagger == "rules",
     )
 
 

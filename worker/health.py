@@ -2,7 +2,7 @@
 
 A worker whose main process answers but which cannot process anything (Redis away, its
 pool's processes dead and not replaced) must fail its health check. A thread of the main
-process checks both every `worker_heartbeat_seconds` and writes `armswatch:worker:HOST:PID`
+process checks both every `worker_heartbeat_seconds` and writes `armswatch:alive:HOST:PID`
 (JSON: time, live pool processes, pool size) only when Redis answers and at least one pool
 process lives; the key expires, so a stale worker's check fails. A pool that stays empty for
 `worker_stuck_seconds` stops the worker (warm shutdown) so that its supervisor (compose's
@@ -51,7 +51,7 @@ class Watch:
     def __init__(self, ctx: Context, pool: Any, *, on_stuck: Callable[[], object] | None = None):
         self.ctx = ctx
         self.pool = pool
-        self.key = self.ctx.keys.worker(worker_id())
+        self.key = self.ctx.keys.alive(worker_id())
         self.stop = threading.Event()
         self.empty_since: float | None = None
         # A supervisor (compose's restart policy, systemd) starts a fresh worker.

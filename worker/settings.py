@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import AliasChoices, Field, ValidationError, model_validator
 from pydantic_settings import (
@@ -163,6 +163,9 @@ class Settings(BaseSettings):
     entry_claim_seconds: float = Field(default=600.0, ge=1)
     # How often `armswatch beat` looks for due feeds.
     beat_tick_seconds: float = Field(default=1.0, gt=0)
+    # Who decides the transfers: the trained model over the rules' proposals, or the rules
+    # alone (for comparison: `ARMSWATCH_TAGGER=rules armswatch tag ...`).
+    tagger: Literal["model", "rules"] = "model"
     # A worker's heartbeat (worker/health.py): written this often while it can work, read by
     # its health check; a pool with no live process for worker_stuck_seconds stops it.
     worker_heartbeat_seconds: float = Field(default=10.0, gt=0, le=3600)

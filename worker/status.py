@@ -71,11 +71,11 @@ def collect_status(
             beats.append({"beat": beat_id, "last_tick": _iso(float(as_text(ticked))),
                           "seconds_ago": round(now - float(as_text(ticked)), 1)})  # fmt: skip
     workers = []
-    for key in sorted(as_text(k) for k in client.scan_iter(match=keys.worker("*"))):
+    for key in sorted(as_text(k) for k in client.scan_iter(match=keys.alive("*"))):
         raw = client.get(key)
         if raw is not None:
             beat = json.loads(as_text(raw))
-            workers.append({"worker": key.removeprefix(keys.worker("")),
+            workers.append({"worker": key.removeprefix(keys.alive("")),
                             "last_beat": _iso(float(beat["time"])),
                             "seconds_ago": round(now - float(beat["time"]), 1),
                             "processes": beat["processes"], "size": beat["size"]})  # fmt: skip

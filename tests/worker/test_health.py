@@ -52,10 +52,10 @@ def test_a_worker_with_a_live_pool_and_redis_writes_its_heartbeat(
     ctx = Context(settings=settings, redis_url=redis_url)
     watch = Watch(ctx, pool_of(children))
     assert watch.beat()
-    beat = json.loads(ctx.redis.get(ctx.keys.worker(worker_id())) or b"{}")
+    beat = json.loads(ctx.redis.get(ctx.keys.alive(worker_id())) or b"{}")
     assert beat["processes"] == 2 and beat["size"] == 2
     assert time.time() - beat["time"] < 60
-    assert 0 < ctx.redis.ttl(ctx.keys.worker(worker_id())) <= settings.worker_heartbeat_ttl_seconds
+    assert 0 < ctx.redis.ttl(ctx.keys.alive(worker_id())) <= settings.worker_heartbeat_ttl_seconds
 
 
 def test_a_pool_whose_processes_died_writes_no_heartbeat_and_stops_the_worker_in_time(
@@ -74,7 +74,7 @@ def test_a_pool_whose_processes_died_writes_no_heartbeat_and_stops_the_worker_in
     time.sleep(0.3)
     assert not watch.beat()
     assert stuck == [True]
-    assert ctx.redis.get(ctx.keys.worker(worker_id())) is None
+    assert ctx.redis.get(ctx.keys.alive(worker_id())) is None
 
 
 def test_redis_away_writes_no_heartbeat(settings: Settings, children: list[Any]) -> None:
