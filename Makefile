@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install replay test lint typecheck pytest bench bench-memory quality clean
+.PHONY: install replay test lint typecheck pytest bench bench-memory quality train clean
 
 install: $(STAMP)
 
@@ -33,6 +33,10 @@ pytest: $(STAMP)
 
 quality: $(STAMP)
 	$(BIN)/python -m tools.quality
+
+# The transfer model from corpus/train (fixed seed), then its scores on corpus/dev.
+train: $(STAMP)
+	$(BIN)/python -m tools.train
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.run

@@ -70,12 +70,12 @@ def collect_status(
             beat_id = key.removeprefix(keys.beat(""))
             beats.append({"beat": beat_id, "last_tick": _iso(float(as_text(ticked))),
                           "seconds_ago": round(now - float(as_text(ticked)), 1)})  # fmt: skip
-    workers = []
+    alive = []
     for key in sorted(as_text(k) for k in client.scan_iter(match=keys.alive("*"))):
         raw = client.get(key)
         if raw is not None:
             beat = json.loads(as_text(raw))
-            workers.append({"worker": key.removeprefix(keys.alive("")),
+            alive.append({"worker": key.removeprefix(keys.alive("")),
                             "last_beat": _iso(float(beat["time"])),
                             "seconds_ago": round(now - float(beat["time"]), 1),
                             "processes": beat["processes"], "size": beat["size"]})  # fmt: skip
@@ -97,7 +97,7 @@ def collect_status(
         "queue": {"name": QUEUE, "waiting": depth, "unacked": unacked},
         "streams": {"tagged": tagged, "dlq": dlq},
         "beats": beats,
-        "workers": workers,
+        "alive": alive,
         "alerts": alerts,
         "feeds": feed_rows,
         "processed": {
@@ -127,11 +127,11 @@ def print_status(report: dict[str, Any], out: Console) -> None:
     )
     beats = ", ".join(f"{b['beat']} ({b['seconds_ago']:.0f} s ago)" for b in report["beats"])
     out.print(f"beats ticking: {beats or 'none'}")
-    workers = ", ".join(
+    able = ", ".join(
         f"{w['worker']} ({w['processes']}/{w['size']} processes, {w['seconds_ago']:.0f} s ago)"
-        for w in report["workers"]
+        for w in report["alive"]
     )
-    out.print(f"workers able to work: {workers or 'none'}")
+    out.print(f"workers able to work: {able or 'none'}")
     if report["processed"] or report["published"]:
         stages = ", ".join(f"{k} {v}" for k, v in report["processed"].items())
         published = ", ".join(f"{k} {v}" for k, v in sorted(report["published"].items()))

@@ -6,6 +6,8 @@ list[Story(text: clean)]
                  the parser's memory grows with the text it holds (the model loaded once per
                  process); a story longer than `max_chars` is tagged on its first part
   -> DocIndex    actors and weapons from the gazetteers, aligned to tokens
+  -> transfers   the rules propose; the trained model (learned/) decides, when one is
+                 trained and the tagger was not asked for the rules alone
   -> fields      entities, weapons, transfers, topics, relevance
 list[Story(tagged)]
 """
@@ -22,6 +24,7 @@ from typing import TYPE_CHECKING
 from ..record import Entity, PipelineInfo, Story, Weapon
 from .actors import DocIndex
 from .gazetteer import Gazetteer, load_gazetteer
+from .learned import TransferModel, load_model
 from .nlp import describe, load_nlp
 from .topics import RELEVANCE_THRESHOLD, relevance, topics
 from .transfers import Extractor
@@ -61,6 +64,8 @@ class Tagger:
     batch_size: int = 16
     batch_chars: int = 50_000
     max_chars: int = 50_000
+    # None: the rules' transfers are the output (no model trained, or rules asked for).
+    model: TransferModel | None = None
 
     @cached_property  # reading the package metadata and the model's meta takes ~3 ms
     def info(self) -> PipelineInfo:
@@ -119,6 +124,8 @@ class Tagger:
     def _fields(self, story: Story, doc: Doc) -> Story:
         index = DocIndex.build(doc, self.gazetteer)
         transfers = Extractor(index, self.triggers).run()
+        if self.model is not None:
+            transfers = self.model.decide(index, transfers, self.triggers)
         found = topics(index, transfers, self.triggers)
         score = relevance(found)
         return story.model_copy(
@@ -177,8 +184,10 @@ def load_tagger(
     batch_size: int = 16,
     batch_chars: int = 50_000,
     max_chars: int = 50_000,
+    rules_only: bool = False,
 ) -> Tagger:
     """The tagger with its model and lexicons, built once per process."""
     return Tagger(
-        load_nlp(model), load_gazetteer(), load_triggers(), batch_size, batch_chars, max_chars
-    )
+        load_nlp(model), load_gazetteer(), load_triggers(), batch_size, batch_chars, max_chars,
+        None if rules_only else load_model(),
+    )  # fmt: skip

@@ -1,0 +1,122 @@
+"""The trained transfer model: which candidates are transfers, their status and denial.
+
+Three linear models over the same string features (features.py), trained by
+tools/train.py on corpus/train and stored in `weights.json` beside this file:
+    transfer  P(candidate is a transfer the story reports), Platt-calibrated: the record's
+              `confidence`; kept when above the threshold chosen on held-out folds
+    status    delivered / agreed / sought for a kept transfer (production is its kind)
+    denied    P(a party denies it)
+Of a pair kept in both directions, the likelier direction stays.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from ...record import Evidence, Transfer
+from ..actors import DocIndex
+from ..triggers import Triggers
+from .candidates import Candidate, propose
+from .features import features
+
+WEIGHTS = Path(__file__).with_name("weights.json")
+STATUSES = ("delivered", "agreed", "sought")
+
+
+@dataclass(frozen=True)
+class Linear:
+    """A linear score over string features: bias + the sum of the present features' weights."""
+
+    bias: float
+    weights: dict[str, float]
+
+    def score(self, feats: Iterable[str]) -> float:
+        w = self.weights
+        return self.bias + sum(w.get(f, 0.0) for f in feats)
+
+
+def sigmoid(x: float) -> float:
+    return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, x))))
+
+
+@dataclass(frozen=True)
+class TransferModel:
+    transfer: Linear
+    platt: tuple[float, float]  # calibrated P = sigmoid(a * score + b)
+    threshold: float
+    status: dict[str, Linear]  # one-vs-rest, highest score wins
+    denied: Linear
+    version: str
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> TransferModel:
+        return cls(
+            transfer=Linear(**data["transfer"]),
+            platt=(float(data["platt"][0]), float(data["platt"][1])),
+            threshold=float(data["threshold"]),
+            status={s: Linear(**data["status"][s]) for s in STATUSES},
+            denied=Linear(**data["denied"]),
+            version=str(data["version"]),
+        )
+
+    def probability(self, feats: Iterable[str]) -> float:
+        a, b = self.platt
+        return sigmoid(a * self.transfer.score(feats) + b)
+
+    def decide(self, index: DocIndex, rules: Sequence[Transfer], t: Triggers) -> list[Transfer]:
+        """The transfers of one story."""
+        scored = []
+        for c in propose(index, rules, t):
+            feats = features(c, index, t)
+            p = self.probability(feats)
+            if p >= self.threshold:
+                scored.append((p, c, feats))
+        kept = {c.key: (p, c, f) for p, c, f in scored}
+        out = []
+        for key, (p, c, feats) in kept.items():
+            back = kept.get((key[1], key[0], key[2], key[3]))
+            if back is not None and (back[0], back[1].key) > (p, key):
+                continue
+            out.append(self._transfer(c, feats, p, index))
+        return out
+
+    def _transfer(self, c: Candidate, feats: set[str], p: float, index: DocIndex) -> Transfer:
+        status = "production"
+        if c.kind == "transfer":
+            status = max(STATUSES, key=lambda s: self.status[s].score(feats))
+        return Transfer(
+            supplier=c.supplier,
+            recipient=c.recipient,
+            system_class=c.system_class,
+            systems=tuple(c.systems),
+            status=status,
+            denied=sigmoid(self.denied.score(feats)) >= 0.5,
+            confidence=round(p, 3),
+            evidence=evidence(c, index),
+        )
+
+
+def evidence(c: Candidate, index: DocIndex) -> tuple[Evidence, ...]:
+    """The rules' evidence when they found it; else the sentences where the parties meet."""
+    if c.rule is not None and c.rule.evidence:
+        return c.rule.evidence
+    best = sorted(c.occurrences, key=lambda o: (o.distance, -len(o.supplier) - len(o.recipient)))
+    out = []
+    for o in best[:2]:
+        s = index.sentences[o.sentence]
+        out.append(Evidence(sentence=s.text, start=s.start_char, end=s.end_char))
+    return tuple(out)
+
+
+@cache
+def load_model(path: Path = WEIGHTS) -> TransferModel | None:
+    """The trained model, or None where none was trained (the rules decide alone)."""
+    if not path.exists():
+        return None
+    return TransferModel.from_json(json.loads(path.read_text(encoding="utf-8")))

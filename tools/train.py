@@ -1,0 +1,223 @@
+"""`make train`: the transfer model from corpus/train, then its scores on corpus/dev.
+
+    corpus/train/*.txt + gold.jsonl
+      clean, spaCy, DocIndex, the rules     the tagger's own stages (pipelines/tag)
+      propose, features                     pipelines/tag/learned
+      label                                 a candidate is a transfer when its key is a
+                                            labelled one (optional labels are left out)
+      fit                                   logistic regressions (scikit-learn, fixed seed):
+                                            transfer; status and denied on the transfers;
+                                            Platt scaling and the threshold from 5 folds
+                                            grouped by file, never from dev
+    pipelines/tag/learned/weights.json      read by the tagger at run time (no scikit-learn)
+
+Then corpus/dev: candidate recall, reliability of `confidence`, and the scores of
+`armswatch tag` with the model and with the rules alone.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pickle
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from pipelines.clean import clean, default_rules
+from pipelines.record import Source, Story
+from pipelines.tag import load_tagger
+from pipelines.tag.actors import DocIndex
+from pipelines.tag.learned.candidates import Candidate, kind_of, propose
+from pipelines.tag.learned.features import features
+from pipelines.tag.learned.model import STATUSES, WEIGHTS
+from pipelines.tag.transfers import Extractor
+from tools.score import load_jsonl, score
+
+ROOT = Path(__file__).resolve().parent.parent
+CORPUS = ROOT / "corpus"
+SEED = 20261207
+C = 0.5  # inverse regularisation of the transfer model, chosen on folds of train
+
+
+@dataclass
+class Examples:
+    """Every candidate of a folder: features, label, file; gold status and denial."""
+
+    feats: list[set[str]] = field(default_factory=list)
+    label: list[int] = field(default_factory=list)
+    file: list[str] = field(default_factory=list)
+    status: list[str | None] = field(default_factory=list)
+    denied: list[bool] = field(default_factory=list)
+    missed: int = 0  # labelled transfers no candidate proposes
+    required: int = 0
+
+
+def file_candidates(tagger: Any, path: Path) -> Iterator[tuple[Candidate, set[str]]]:
+    raw = Story(source=Source(kind="file", path=str(path)), text=path.read_text())
+    stories = clean(raw, rules=default_rules())
+    texts = [tagger.nlp_text(s.text) for s in stories]
+    for doc in tagger.nlp.pipe(texts):
+        index = DocIndex.build(doc, tagger.gazetteer)
+        rules = Extractor(index, tagger.triggers).run()
+        for c in propose(index, rules, tagger.triggers):
+            yield c, features(c, index, tagger.triggers)
+
+
+def gold_keys(label: dict[str, Any]) -> tuple[dict[tuple[str, ...], dict[str, Any]], set[Any]]:
+    required, optional = {}, set()
+    for t in label["transfers"]:
+        key = (t["supplier"], t["recipient"], t["system_class"], kind_of(t["status"]))
+        if t.get("optional"):
+            optional.add(key)
+        else:
+            required.setdefault(key, t)
+    return required, optional
+
+
+def examples(folder: Path, tagger: Any, cache: Path | None = None) -> Examples:
+    """The folder's candidates; with `cache`, kept in (or read from) that pickle."""
+    if cache is not None and cache.exists():
+        return pickle.loads(cache.read_bytes())  # noqa: S301 (our own file, just written)
+    out = Examples()
+    labels = load_jsonl(folder / "gold.jsonl")
+    for n, label in enumerate(labels):
+        required, optional = gold_keys(label)
+        seen: dict[tuple[str, ...], set[str]] = {}
+        for c, feats in file_candidates(tagger, folder / label["file"]):
+            if c.key in optional:
+                continue
+            seen.setdefault(c.key, set()).update(feats)  # stories of one file pooled
+        for key, feats in seen.items():
+            gold = required.get(key)
+            out.feats.append(feats)
+            out.label.append(int(gold is not None))
+            out.file.append(label["id"])
+            out.status.append(gold["status"] if gold else None)
+            out.denied.append(bool(gold and gold["denied"]))
+        out.required += len(required)
+        out.missed += len(required.keys() - seen.keys())
+        if n % 50 == 0:
+            print(f"  {folder.name}: {n}/{len(labels)} files", file=sys.stderr)
+    if cache is not None:
+        cache.write_bytes(pickle.dumps(out))
+    return out
+
+
+def linear(vec: Any, model: Any, row: int = 0) -> dict[str, Any]:
+    """A fitted scikit-learn linear model as {bias, weights} over feature names."""
+    coef = model.coef_[row]
+    names = vec.get_feature_names_out()
+    pairs = zip(names, coef, strict=True)
+    weights = {str(n): round(float(w), 5) for n, w in pairs if abs(w) > 1e-4}
+    return {"bias": round(float(model.intercept_[row]), 5), "weights": weights}
+
+
+def fit_transfer(ex: Examples) -> dict[str, Any]:
+    from sklearn.feature_extraction import DictVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import GroupKFold, cross_val_predict
+
+    vec = DictVectorizer()
+    x = vec.fit_transform([dict.fromkeys(f, 1) for f in ex.feats])
+    y = np.array(ex.label)
+    lr = LogisticRegression(C=C, max_iter=3000, random_state=SEED)
+    folds = GroupKFold(n_splits=5)
+    scores = cross_val_predict(lr, x, y, groups=ex.file, cv=folds, method="decision_function")
+    platt = LogisticRegression(C=1e6, max_iter=1000).fit(scores.reshape(-1, 1), y)
+    a, b = float(platt.coef_[0][0]), float(platt.intercept_[0])
+    probs = 1 / (1 + np.exp(-(a * scores + b)))
+    threshold = best_threshold(probs, y, missed=0)
+    lr.fit(x, y)
+    return {"transfer": linear(vec, lr), "platt": [round(a, 5), round(b, 5)],
+            "threshold": threshold}  # fmt: skip
+
+
+def best_threshold(probs: Any, y: Any, *, missed: int) -> float:
+    """The threshold of the best F1 over held-out predictions (0.05 steps)."""
+    best = (0.0, 0.5)
+    for t in np.arange(0.1, 0.9, 0.05):
+        tp = int(((probs >= t) & (y == 1)).sum())
+        fp = int(((probs >= t) & (y == 0)).sum())
+        fn = int(((probs < t) & (y == 1)).sum()) + missed
+        f1 = 2 * tp / (2 * tp + fp + fn) if tp else 0.0
+        best = max(best, (f1, round(float(t), 2)))
+    return best[1]
+
+
+def fit_status_denied(ex: Examples) -> dict[str, Any]:
+    from sklearn.feature_extraction import DictVectorizer
+    from sklearn.linear_model import LogisticRegression
+
+    rows = [i for i, s in enumerate(ex.status) if s in STATUSES]
+    vec = DictVectorizer()
+    x = vec.fit_transform([dict.fromkeys(ex.feats[i], 1) for i in rows])
+    y = [ex.status[i] for i in rows]
+    multi = LogisticRegression(C=C, max_iter=3000, random_state=SEED).fit(x, y)
+    status = {str(s): linear(vec, multi, k) for k, s in enumerate(multi.classes_)}
+    rows = [i for i, s in enumerate(ex.status) if s is not None]
+    vec = DictVectorizer()
+    x = vec.fit_transform([dict.fromkeys(ex.feats[i], 1) for i in rows])
+    denied = LogisticRegression(C=C, max_iter=3000, random_state=SEED)
+    denied.fit(x, [ex.denied[i] for i in rows])
+    return {"status": status, "denied": linear(vec, denied)}
+
+
+def tag_folder(folder: Path, rules_only: bool) -> list[dict[str, Any]]:
+    env = {**os.environ, "ARMSWATCH_TAGGER": "rules" if rules_only else "model"}
+    out = subprocess.run(
+        [sys.executable, "-m", "worker", "tag", *map(str, sorted(folder.glob("*.txt")))],
+        cwd=ROOT, capture_output=True, text=True, check=True, env=env,
+    )  # fmt: skip
+    return [json.loads(line) for line in out.stdout.splitlines() if line.strip()]
+
+
+def reliability(records: list[dict[str, Any]], gold: list[dict[str, Any]]) -> list[str]:
+    """Per confidence bin: transfers output and the share of them that are labelled."""
+    keys = {g["id"]: set(gold_keys(g)[0]) for g in gold}
+    bins: dict[int, list[int]] = {}
+    for rec in records:
+        stem = Path(rec["source"]["path"]).stem
+        for t in rec["transfers"]:
+            k = (t["supplier"], t["recipient"], t["system_class"], kind_of(t["status"]))
+            b = min(int(t["confidence"] * 10), 9)
+            bins.setdefault(b, []).append(int(k in keys.get(stem, set())))
+    return [f"  confidence {b / 10:.1f}-{(b + 1) / 10:.1f}: {len(v):4d} transfers, "
+            f"{sum(v) / len(v):.2f} labelled" for b, v in sorted(bins.items())]  # fmt: skip
+
+
+def main() -> int:
+    tagger = load_tagger(rules_only=True)
+    # For trying model settings: candidates kept between runs (delete after changing code).
+    cache = (
+        Path(os.environ["ARMSWATCH_TRAIN_CACHE"]) if "ARMSWATCH_TRAIN_CACHE" in os.environ else None
+    )
+    train = examples(CORPUS / "train", tagger, cache and cache / "train.pickle")
+    print(f"train: {len(train.label)} candidates, {sum(train.label)} transfers; "
+          f"candidate recall {1 - train.missed / max(train.required, 1):.3f}")  # fmt: skip
+    weights = {"version": f"corpus-{len(set(train.file))}-files", **fit_transfer(train),
+               **fit_status_denied(train)}  # fmt: skip
+    WEIGHTS.write_text(json.dumps(weights, sort_keys=True, indent=0) + "\n", encoding="utf-8")
+    print(f"wrote {WEIGHTS.relative_to(ROOT)} (threshold {weights['threshold']})")
+    dev = examples(CORPUS / "dev", tagger, cache and cache / "dev.pickle")
+    proposed = dev.required - dev.missed
+    print(f"dev: candidate recall {proposed / max(dev.required, 1):.3f} "
+          f"({proposed} of {dev.required} labelled transfers proposed)")  # fmt: skip
+    gold = load_jsonl(CORPUS / "dev" / "gold.jsonl")
+    for name, rules_only in (("model", False), ("rules", True)):
+        records = tag_folder(CORPUS / "dev", rules_only)
+        s = score(gold, records)
+        print(f"dev {name:5}: " + " ".join(f"{k}={v:.3f}" for k, v in s.items()
+                                            if isinstance(v, float)))  # fmt: skip
+        if not rules_only:
+            print("\n".join(reliability(records, gold)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
