@@ -95,8 +95,8 @@ class Settings(BaseSettings):
     # on to (caches, fragmentation) is given back, and memory stays flat over months.
     worker_max_tasks_per_child: int = Field(default=500, ge=1)
 
-    # Fetching and webhooks refuse private, loopback and link-local addresses unless this is
-    # set (local test receivers); cloud metadata addresses are refused always.
+    # Fetching and webhooks refuse private and loopback addresses unless this is set (local
+    # test receivers); link-local and cloud credential addresses are refused always.
     allow_private_networks: bool = False
 
     # Webhooks: a slow receiver must not hold a worker for long.
