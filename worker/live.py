@@ -78,6 +78,8 @@ class Job(BaseModel):
     attempt: int = 0
     # When the poll found it: the poll-to-publish latency metric starts here.
     polled_at: float | None = None
+    # Why its link cannot be fetched (pipelines.fetch.FeedEntry): dead-lettered, not fetched.
+    problem: str | None = None
 
     @classmethod
     def of(cls, feed: Feed, entry: FeedEntry, polled_at: float | None = None) -> Job:
@@ -180,7 +182,8 @@ def _poll(ctx: Context, feed: Feed, state: FeedState, now: float) -> PollReport:
     if parsed.warning:
         log.warning("feed_malformed", feed=feed.name, warning=parsed.warning)
     source = Source(kind="feed", feed=feed.name, tags=feed.tags)
-    fresh = ctx.seen.take_entries(feed.name, parsed.entries, source)
+    # Entries with a bad link are taken too: each becomes one dead letter, not one per poll.
+    fresh = ctx.seen.take_entries(feed.name, parsed.entries + parsed.rejected, source)
     if not fresh:
         ok.save(ctx.redis, ctx.keys, feed.name)
     return PollReport(
@@ -249,6 +252,8 @@ def fetch_article(ctx: Context, job: Job, *, route: Route | None = None) -> Outc
     """Fetch, extract, de-duplicate, tag and publish one entry (then `route` the stories to
     the alert streams). TransientError (and HostBusy) propagate for the caller to retry;
     everything else ends here, published or dead-lettered."""
+    if job.problem:  # a link nothing can fetch: the entry is dead-lettered with the reason
+        return reject(ctx, job, InputRejected(job.problem, input=job.link, stage="poll"))
     try:
         story = fetch_page(ctx, job)
     except UnsafeURL as exc:  # a security refusal: nothing is fetched and nothing published

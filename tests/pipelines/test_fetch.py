@@ -168,7 +168,9 @@ def test_page_types() -> None:
 def test_rss_entries_with_canonical_links_and_plain_summaries() -> None:
     feed = parse_feed((FEEDS / "rss2.xml").read_bytes(), url="https://wire.example.org/rss")
     assert feed.warning is None
-    assert feed.skipped == 1  # the javascript: link
+    assert feed.skipped == 0
+    (bad,) = feed.rejected  # the javascript: link, dead-lettered by the poll
+    assert bad.problem is not None and "javascript" in bad.problem
     first, second = feed.entries
     assert first.entry_id == "wire-0001"
     assert (
