@@ -27,7 +27,7 @@ import redis
 import structlog
 from pydantic import BaseModel, ConfigDict
 
-from pipelines.decode import decode
+from pipelines.decode import decode_text
 from pipelines.errors import (
     ArmswatchError,
     HostBusy,
@@ -287,9 +287,12 @@ def fetch_page(ctx: Context, job: Job) -> Story:
         )
     _check(ctx, response)
     kind, declared = media_type(response.headers.get("content-type"))
-    text = decode(response.body, name=response.url, declared=declared, max_bytes=s.max_input_bytes)
-    html = kind != "text/plain" or looks_like_html(text)
-    return _input(job, text, "html" if html else "text")
+    decoded = decode_text(
+        response.body, name=response.url, declared=declared, max_bytes=s.max_input_bytes
+    )
+    html = kind != "text/plain" or looks_like_html(decoded.text)
+    story = _input(job, decoded.text, "html" if html else "text")
+    return story.model_copy(update={"decode_errors": decoded.errors or None})
 
 
 def _input(job: Job, raw: str, raw_format: Literal["text", "html"]) -> Story:

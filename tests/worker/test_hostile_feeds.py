@@ -1,4 +1,5 @@
-"""Hostile and mistaken feeds: bad links, huge feeds, empty feeds with harmless warnings."""
+"""Hostile and mistaken feeds and pages: bad links, huge feeds, empty feeds with harmless
+warnings, stray bytes."""
 
 from __future__ import annotations
 
@@ -14,8 +15,8 @@ from pipelines.record import Source
 from tests.sitegen import filler_article
 from worker.context import Context
 from worker.feeds import Feed, FeedState
-from worker.live import poll_feed, run_once
-from worker.site import NewsSite, Reply, page
+from worker.live import Job, fetch_article, poll_feed, run_once
+from worker.site import Article, NewsSite, Reply, page
 
 KEYS = Keys("armswatch:")
 HTML = {"Content-Type": "text/html; charset=utf-8"}
@@ -122,3 +123,20 @@ def test_an_empty_feed_with_a_harmless_warning_is_an_empty_poll(
 def test_a_web_page_is_still_not_a_feed() -> None:
     with pytest.raises(Exception, match="not a readable RSS or Atom feed"):
         parse_feed(b"<html><head><title>Home</title></head><body>Hi</body></html>", url="u")
+
+
+def test_a_page_with_a_stray_byte_keeps_its_text_and_says_so(
+    ctx: Context, site: NewsSite, redis_url: str
+) -> None:
+    story = filler_article(3, seed=9)
+    text = "Türkiye und İzmir: " + story.text
+    html = page(Article(story.slug, story.title, text)).replace(b"</h1>", b"</h1>\x9d")
+    site.routes["/stray.html"] = Reply(body=html, headers={"Content-Type": "text/html"})
+    link = f"{site.url}/stray.html"
+    outcome = fetch_article(ctx, Job(feed="local", entry_id="s", link=link, url=link))
+    assert outcome.status == "published"
+    (record,) = [
+        json.loads(f[b"record"]) for _, f in redis.Redis.from_url(redis_url).xrange(KEYS.tagged)
+    ]
+    assert record["decode_errors"] == 1
+    assert "Türkiye und İzmir" in record["text"]
