@@ -4,6 +4,7 @@ warnings, stray bytes."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,7 +17,7 @@ from tests.sitegen import filler_article
 from worker.context import Context
 from worker.feeds import Feed, FeedState
 from worker.live import Job, fetch_article, poll_feed, run_once
-from worker.site import Article, NewsSite, Reply, page
+from worker.site import Article, NewsSite, Reply, articles_from_files, page, publish_site
 
 KEYS = Keys("armswatch:")
 HTML = {"Content-Type": "text/html; charset=utf-8"}
@@ -140,3 +141,19 @@ def test_a_page_with_a_stray_byte_keeps_its_text_and_says_so(
     ]
     assert record["decode_errors"] == 1
     assert "Türkiye und İzmir" in record["text"]
+
+
+def test_a_non_ascii_file_name_is_served_and_fetched_by_replay_via_http(
+    ctx: Context, site: NewsSite, tmp_path: Path, redis_url: str
+) -> None:
+    story = filler_article(4, seed=11)
+    (tmp_path / "café.txt").write_text(f"{story.title}\n\n{story.text}", encoding="utf-8")
+    articles = list(articles_from_files([tmp_path / "café.txt"], max_bytes=1_000_000))
+    feed = Feed(name="replay-http", url=publish_site(site, articles))  # as replay --via-http
+    report = run_once(ctx, [feed])
+    assert [a.status for a in report.articles] == ["published"]
+    assert site.hits("/stories/caf%C3%A9-0.html") == 1
+    (record,) = [
+        json.loads(f[b"record"]) for _, f in redis.Redis.from_url(redis_url).xrange(KEYS.tagged)
+    ]
+    assert record["extraction"] == "html"  # the page, not the feed's summary
