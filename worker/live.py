@@ -177,7 +177,10 @@ def _poll(ctx: Context, feed: Feed, state: FeedState, now: float) -> PollReport:
         ok.save(ctx.redis, ctx.keys, feed.name)
         return PollReport(feed.name, "unchanged")
     parsed = parse_feed(
-        response.body, url=response.url, content_type=response.headers.get("content-type")
+        response.body,
+        url=response.url,
+        content_type=response.headers.get("content-type"),
+        max_entries=s.max_feed_entries,
     )
     if parsed.warning:
         log.warning("feed_malformed", feed=feed.name, warning=parsed.warning)

@@ -135,6 +135,9 @@ class Settings(BaseSettings):
     max_decompression_ratio: float = Field(default=100.0, ge=10, le=10_000)
     # Feeds above this size are refused while streaming (big sites' feeds are ~1 MB).
     max_feed_bytes: int = Field(default=10_000_000, ge=1024)
+    # A feed with more entries than this is refused before it is parsed: parsing holds ~1 KB
+    # per entry (news feeds carry 10-1,000; 10 MB of bare items would be 200,000).
+    max_feed_entries: int = Field(default=50_000, ge=10, le=1_000_000)
     # Each redirect hop is checked again (scheme, address); a chain longer than this is a loop.
     max_redirects: int = Field(default=5, ge=0)
     # Politeness per host, shared by every worker process through Redis.

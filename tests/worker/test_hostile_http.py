@@ -17,6 +17,7 @@ from collections.abc import Iterator
 import pytest
 
 from pipelines.errors import InputRejected, TransientError
+from pipelines.fetch import parse_feed
 from pipelines.webhooks import deliver
 from tests.conftest import ROOT
 from worker import http
@@ -201,10 +202,22 @@ def test_a_webhook_receiver_with_a_10_mb_header_is_rejected(ctx: Context, site: 
         _hook(ctx, f"{site.url}/hook")
 
 
+def _many_entries(count: int) -> bytes:
+    items = "".join(f"<item><link>http://example.org/{n}</link></item>" for n in range(count))
+    return f'<?xml version="1.0"?><rss version="2.0"><channel>{items}</channel></rss>'.encode()
+
+
+def test_a_feed_of_200000_entries_is_refused_before_it_is_parsed() -> None:
+    with pytest.raises(InputRejected, match=r"about 200,000 entries, more than max_feed_entries"):
+        parse_feed(_many_entries(200_000), url="u", max_entries=50_000)
+    assert len(parse_feed(_many_entries(500), url="u", max_entries=500).entries) == 500
+
+
 # Every hostile case in one process, as a worker meets them: its peak RSS stays bounded.
 _MEMORY_SCRIPT = """
 import json, resource, sys, time
 from pipelines.errors import ArmswatchError
+from pipelines.fetch import parse_feed
 from pipelines.webhooks import deliver
 from worker import http
 from worker.context import Context
@@ -213,12 +226,14 @@ from worker.settings import Settings
 args = json.loads(sys.argv[1])
 settings = Settings.load(**args["settings"])
 ctx = Context(settings=settings, redis_url="redis://127.0.0.1:1")
+ctx.tagger.nlp("Warm up.")  # the worker as it runs: the model loaded
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 outcomes = {}
 for name, url in args["get"].items():
     try:
-        http.get(ctx.fetcher, url, max_bytes=settings.max_feed_bytes, max_redirects=0,
-                 total_timeout=settings.http_total_timeout)
+        got = http.get(ctx.fetcher, url, max_bytes=settings.max_feed_bytes, max_redirects=0,
+                       total_timeout=settings.http_total_timeout)
+        parse_feed(got.body, url=url, max_entries=settings.max_feed_entries)
         outcomes[name] = "read"
     except ArmswatchError as exc:
         outcomes[name] = type(exc).__name__
@@ -241,6 +256,7 @@ def test_a_worker_process_stays_small_under_every_hostile_case(
     site.routes["/huge-header"] = Reply(body=RSS, headers={"X-Huge": "a" * 10_000_000})
     site.routes["/endless"] = lambda _: Reply(body=_endless())
     site.routes["/hook"] = lambda _: Reply(body=_endless())
+    site.routes["/huge-feed.xml"] = Reply(body=_many_entries(200_000))  # 8.9 MB
     settings = {
         "config_dir": str(tmp_path),
         "allow_private_networks": True,
@@ -256,6 +272,7 @@ def test_a_worker_process_stays_small_under_every_hostile_case(
             "huge_header": f"{site.url}/huge-header",
             "endless": f"{site.url}/endless",
             "trickle": f"{trickle.url}/feed.xml",
+            "huge_feed": f"{site.url}/huge-feed.xml",
         },
         "post": {"hook_endless": f"{site.url}/hook", "hook_trickle": f"{trickle.url}/hook"},
     }
@@ -272,9 +289,9 @@ def test_a_worker_process_stays_small_under_every_hostile_case(
         "trickle": "TransientError",
         "hook_endless": 200,
         "hook_trickle": "TransientError",
+        "huge_feed": "InputRejected",
     }
     grown_mb = (result["peak_kb"] - result["before_kb"]) / 1024
-    # A 10 MB cap, read whole, is the most any case may hold (twice, while it is joined);
-    # the worker itself (model loaded) is ~350 MB, so it stays well under 500 MB.
+    # A 10 MB body, read whole, is the most any case may hold (twice, while it is joined).
     assert grown_mb < 60, result
     assert result["peak_kb"] / 1024 < 500, result
