@@ -14,6 +14,7 @@ from pipelines.fetch import FeedEntry, parse_feed
 from pipelines.keys import Keys
 from pipelines.record import Source
 from tests.sitegen import filler_article
+from worker.celery_app import ArmswatchApp
 from worker.context import Context
 from worker.feeds import Feed, FeedState
 from worker.live import Job, fetch_article, poll_feed, run_once
@@ -157,3 +158,26 @@ def test_a_non_ascii_file_name_is_served_and_fetched_by_replay_via_http(
         json.loads(f[b"record"]) for _, f in redis.Redis.from_url(redis_url).xrange(KEYS.tagged)
     ]
     assert record["extraction"] == "html"  # the page, not the feed's summary
+
+
+def test_in_a_worker_a_bad_link_is_a_dead_letter_and_its_neighbours_are_published(
+    live_app: ArmswatchApp, site: NewsSite, redis_url: str
+) -> None:
+    from celery.contrib.testing.worker import start_worker
+
+    from worker.tasks import poll_feed as poll_task
+
+    good = filler_article(5, seed=13)
+    site.routes[f"/stories/{good.slug}.html"] = Reply(body=page(good), headers=HTML)
+    site.routes["/feed.xml"] = Reply(
+        body=_rss([BAD_LINKS[0], f"{site.url}/stories/{good.slug}.html"])
+    )
+    feed = Feed(name="links", url=f"{site.url}/feed.xml")
+    with start_worker(live_app, pool="solo", perform_ping_check=False, shutdown_timeout=30):
+        polled = live_app.tasks[poll_task.name].delay(feed.model_dump(mode="json")).get(timeout=60)
+        outcomes = [live_app.AsyncResult(t).get(timeout=60) for t in polled["tasks"]]
+    assert sorted(o["status"] for o in outcomes) == ["published", "rejected"]
+    client = redis.Redis.from_url(redis_url)
+    (dead,) = dead_letters(client)
+    assert dead["input"] == BAD_LINKS[0] and "Invalid IPv4 address" in dead["error"]
+    assert client.xlen(KEYS.tagged) == 1
