@@ -1,11 +1,11 @@
 """Bytes to text for any input (file, page, feed summary): encodings and binary refusal (pure).
 
-The order (WHATWG's, but for the BOM first as there): a byte-order mark, the charset the
-server declared, the one the page declares (`<meta charset>`, `http-equiv`, the XML
-declaration), UTF-8, then detection. A declared charset, and UTF-8 when the text shows it
-is UTF-8 (valid multi-byte characters), is kept for a few bad bytes: they are replaced
-(U+FFFD) and counted (`Decoded.errors`), instead of the whole text being guessed anew (one
-stray byte turned a UTF-8 page into cp1250 mojibake, or into "binary").
+The order is WHATWG's: a byte-order mark, the charset the server declared, the one the
+page declares (`<meta charset>`, `http-equiv`, the XML declaration), UTF-8, then detection.
+An encoding is kept when the bytes fit it but for a few bad bytes (for UTF-8, when the text
+also has valid non-ASCII characters): they are replaced (U+FFFD) and counted
+(`Decoded.errors`), instead of the whole text being guessed anew (one stray byte turned a
+UTF-8 page into cp1250 mojibake, or into "binary").
 """
 
 from __future__ import annotations
@@ -69,21 +69,13 @@ def decode_text(data: bytes, *, name: str, declared: str | None = None, max_byte
     if b"\x00" in data[:4096]:
         raise InputRejected("binary content (NUL bytes), not text", input=name)
     tolerated = max(8, len(data) // 1000)  # "a few": one in a thousand bytes, at least 8
-    for encoding in (declared, page_charset(data)):
+    for encoding in (declared, page_charset(data), "utf-8"):
         found = _codec(encoding)
         if found is None:
             continue  # an unknown declared charset is common; fall through
         decoded = _lenient(data, found)
-        if decoded.errors <= tolerated:
+        if _fits(decoded, tolerated):
             return _check(decoded, name)
-    as_utf8 = _lenient(data, "utf-8")
-    # UTF-8 with a few bad bytes, when it has at least as many valid non-ASCII characters (Latin-1
-    # text is all bad bytes and no valid ones: it goes to detection). Each replaced byte is
-    # one non-ASCII character of the decoded text, hence twice.
-    if as_utf8.errors == 0 or (
-        as_utf8.errors <= tolerated and _non_ascii(as_utf8.text) >= 2 * as_utf8.errors
-    ):
-        return _check(as_utf8, name)
     best = from_bytes(data[:200_000]).best()
     if best is None:
         raise InputRejected("binary content: no text encoding fits", input=name)
@@ -98,6 +90,18 @@ def page_charset(data: bytes) -> str | None:
     label = (match.group(1) or match.group(2)).decode("ascii").lower()
     # An ASCII-readable declaration of UTF-16 is wrong by construction (WHATWG: UTF-8).
     return "utf-8" if label.startswith("utf-16") else label
+
+
+def _fits(decoded: Decoded, tolerated: int) -> bool:
+    """Whether the text is in this encoding, but for a few bad bytes."""
+    if decoded.errors == 0:
+        return True
+    if decoded.errors > tolerated:
+        return False
+    # Latin-1 text read as UTF-8 fails on every accented letter and has no valid one: UTF-8
+    # needs at least as many valid non-ASCII characters as bad bytes (each bad byte is one
+    # U+FFFD, itself non-ASCII: hence twice).
+    return decoded.encoding != "utf-8" or _non_ascii(decoded.text) >= 2 * decoded.errors
 
 
 def _non_ascii(text: str) -> int:

@@ -57,9 +57,11 @@ def test_the_http_charset_comes_before_guessing() -> None:
     assert cyrillic in decode_text(meta.encode("cp1251"), name="u", max_bytes=10_000).text
 
 
-def test_a_declared_charset_that_does_not_fit_falls_through() -> None:
-    # Many bad bytes under the declared UTF-8: it is not UTF-8, whatever the header says.
-    data = ("Le ministre a confirmé la livraison à Bamako. " * 20).encode("latin-1")
+@pytest.mark.parametrize("repeat", [1, 20])
+def test_a_declared_utf8_that_does_not_fit_falls_through(repeat: int) -> None:
+    # Bad bytes under the declared UTF-8 and no valid UTF-8 character (a few, or many):
+    # Latin-1, whatever the header says.
+    data = ("Le ministre a confirmé la livraison à Bamako. " * repeat).encode("latin-1")
     decoded = decode_text(data, name="u", declared="utf-8", max_bytes=10_000)
     assert decoded.errors == 0 and "confirmé" in decoded.text
 
