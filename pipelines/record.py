@@ -110,6 +110,9 @@ class Story(_Frozen):
     # Every place this story was found (feeds, URLs), the first one first: the same wire
     # story on several outlets is one story with several sources.
     sources: tuple[Source, ...] = ()
+    # Bytes of the input that did not decode in its encoding, each replaced by U+FFFD (a
+    # stray byte in a UTF-8 page); None when every byte decoded.
+    decode_errors: int | None = None
     # Internal, never serialised: the input before the extract stage.
     raw: str | None = Field(default=None, exclude=True)
     raw_format: RawFormat = Field(default="text", exclude=True)

@@ -58,10 +58,6 @@ def signed_headers(*, key: bytes, msg_id: str, timestamp: int, body: str) -> dic
     }
 
 
-def _retry_after(response: httpx.Response) -> float | None:
-    return parse_retry_after(response.headers.get("retry-after"), now=time.time())
-
-
 def deliver(
     client: httpx.Client,
     *,
@@ -76,15 +72,17 @@ def deliver(
     check_url(url, allow_private)
     headers = signed_headers(key=key, msg_id=msg_id, timestamp=timestamp, body=body)
     try:
-        response = client.post(url, content=body.encode("utf-8"), headers=headers)
+        # Streamed and closed unread: only the status and headers matter, and a receiver's
+        # endless body must not be held (the client bounds the time the head takes).
+        with client.stream("POST", url, content=body.encode("utf-8"), headers=headers) as response:
+            status, retry_after = response.status_code, response.headers.get("retry-after")
     except httpx.TransportError as exc:
         raise TransientError(f"{type(exc).__name__}: {exc}", input=url) from exc
-    status = response.status_code
     if 200 <= status < 300:
         return status
     reason = f"HTTP {status} from the receiver"
     if status in _RETRYABLE_STATUS or status >= 500:
-        wait = _retry_after(response)
+        wait = parse_retry_after(retry_after, now=time.time())
         if wait is not None:
             raise RateLimited(reason, retry_after=wait, input=url)
         raise TransientError(reason, input=url)

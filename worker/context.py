@@ -21,7 +21,7 @@ from pipelines.subscriptions import load_subscriptions
 from pipelines.tag import Tagger, load_tagger
 
 from .hosts import Hosts
-from .http import make_client
+from .http import Limits, make_client
 from .seen import Seen
 from .settings import Settings
 
@@ -75,8 +75,11 @@ class Context:
     def http(self) -> httpx.Client:
         """Webhooks: the fetcher's guarded transport (every address checked at connect time,
         so a receiver's DNS cannot rebind to a private address), no redirects, no proxy."""
-        client = make_client(self.settings)
-        client.timeout = httpx.Timeout(self.settings.webhook_timeout)
+        s = self.settings
+        # The receiver's body is never read; its head must arrive within webhook_timeout.
+        limits = Limits(max_bytes=64_000, total_timeout=s.webhook_timeout)
+        client = make_client(s, limits=limits)
+        client.timeout = httpx.Timeout(s.webhook_timeout)
         client.headers["user-agent"] = "armswatch-webhooks"
         return client
 

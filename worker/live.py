@@ -27,7 +27,7 @@ import redis
 import structlog
 from pydantic import BaseModel, ConfigDict
 
-from pipelines.decode import decode
+from pipelines.decode import decode_text
 from pipelines.errors import (
     ArmswatchError,
     HostBusy,
@@ -75,6 +75,8 @@ class Job(BaseModel):
     attempt: int = 0
     # When the poll found it: the poll-to-publish latency metric starts here.
     polled_at: float | None = None
+    # Why its link cannot be fetched (pipelines.fetch.FeedEntry): dead-lettered, not fetched.
+    problem: str | None = None
 
     @classmethod
     def of(cls, feed: Feed, entry: FeedEntry, polled_at: float | None = None) -> Job:
@@ -172,12 +174,16 @@ def _poll(ctx: Context, feed: Feed, state: FeedState, now: float) -> PollReport:
         ok.save(ctx.redis, ctx.keys, feed.name)
         return PollReport(feed.name, "unchanged")
     parsed = parse_feed(
-        response.body, url=response.url, content_type=response.headers.get("content-type")
+        response.body,
+        url=response.url,
+        content_type=response.headers.get("content-type"),
+        max_entries=s.max_feed_entries,
     )
     if parsed.warning:
         log.warning("feed_malformed", feed=feed.name, warning=parsed.warning)
     source = Source(kind="feed", feed=feed.name, tags=feed.tags)
-    fresh = ctx.seen.take_entries(feed.name, parsed.entries, source)
+    # Entries with a bad link are taken too: each becomes one dead letter, not one per poll.
+    fresh = ctx.seen.take_entries(feed.name, parsed.entries + parsed.rejected, source)
     if not fresh:
         ok.save(ctx.redis, ctx.keys, feed.name)
     return PollReport(
@@ -246,6 +252,8 @@ def fetch_article(ctx: Context, job: Job, *, route: Route | None = None) -> Outc
     """Fetch, extract, de-duplicate, tag and publish one entry (then `route` the stories to
     the alert streams). TransientError (and HostBusy) propagate for the caller to retry;
     everything else ends here, published or dead-lettered."""
+    if job.problem:  # a link nothing can fetch: the entry is dead-lettered with the reason
+        return reject(ctx, job, InputRejected(job.problem, input=job.link, stage="poll"))
     try:
         story = fetch_page(ctx, job)
     except UnsafeURL as exc:  # a security refusal: nothing is fetched and nothing published
@@ -279,9 +287,12 @@ def fetch_page(ctx: Context, job: Job) -> Story:
         )
     _check(ctx, response)
     kind, declared = media_type(response.headers.get("content-type"))
-    text = decode(response.body, name=response.url, declared=declared, max_bytes=s.max_input_bytes)
-    html = kind != "text/plain" or looks_like_html(text)
-    return _input(job, text, "html" if html else "text")
+    decoded = decode_text(
+        response.body, name=response.url, declared=declared, max_bytes=s.max_input_bytes
+    )
+    html = kind != "text/plain" or looks_like_html(decoded.text)
+    story = _input(job, decoded.text, "html" if html else "text")
+    return story.model_copy(update={"decode_errors": decoded.errors or None})
 
 
 def _input(job: Job, raw: str, raw_format: Literal["text", "html"]) -> Story:

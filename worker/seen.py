@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import redis
 
@@ -41,6 +42,8 @@ redis.call('SET', KEYS[1], claim, 'EX', ARGV[1])
 redis.call('SET', KEYS[2], claim, 'EX', ARGV[1])
 return 1
 """
+
+_BATCH = 1000  # commands per pipeline: a 200,000-entry feed is not one huge round trip
 
 # Find a known story within ARGV[3] bits of the fingerprint (ARGV[1..2]: high and low 32
 # bits as hex) in its band sets; if none, register this one. One atomic step.
@@ -88,30 +91,35 @@ class Seen:
         self, feed: str, entries: Sequence[FeedEntry], source: Source
     ) -> list[FeedEntry]:
         """The entries not taken before (each is claimed now, until `confirm_entries`); the
-        others' sources are noted."""
-        pipe = self.client.pipeline(transaction=False)
-        now = time.time()
-        for entry in entries:
-            self.client.register_script(_TAKE_ENTRY)(
-                keys=self._entry_keys(feed, entry.url, entry.entry_id),
-                args=[self.ttl, f"{now:.3f}", self.claim_seconds],
-                client=pipe,
-            )
-        fresh = [e for e, new in zip(entries, pipe.execute(), strict=True) if new]
-        for entry in entries:
-            if entry not in fresh:  # the same article from another feed is another source
-                self.add_source(
-                    story_id(url=entry.url, text=""), source.model_copy(update={"url": entry.url})
-                )
+        others' sources are noted. Linear in the entries, in batches of `_BATCH` commands."""
+        take = self.client.register_script(_TAKE_ENTRY)
+        now = f"{time.time():.3f}"
+        fresh: list[FeedEntry] = []
+        for start in range(0, len(entries), _BATCH):
+            batch = entries[start : start + _BATCH]
+            pipe = self.client.pipeline(transaction=False)
+            for entry in batch:
+                keys = self._entry_keys(feed, entry.url, entry.entry_id)
+                take(keys=keys, args=[self.ttl, now, self.claim_seconds], client=pipe)
+            taken = pipe.execute()
+            pipe = self.client.pipeline(transaction=False)
+            for entry, new in zip(batch, taken, strict=True):
+                if new:
+                    fresh.append(entry)
+                else:  # the same article from another feed is another source
+                    story = story_id(url=entry.url, text="")
+                    self._add_source(pipe, story, source.model_copy(update={"url": entry.url}))
+            pipe.execute()
         return fresh
 
     def confirm_entries(self, feed: str, taken: Sequence[tuple[str, str]]) -> None:
         """The (url, entry id)s of `feed` claimed by a poll were handed on: taken for good."""
-        pipe = self.client.pipeline(transaction=False)
-        for url, entry_id in taken:
-            for key in self._entry_keys(feed, url, entry_id):
-                pipe.set(key, "1", ex=self.ttl)
-        pipe.execute()
+        for start in range(0, len(taken), _BATCH):
+            pipe = self.client.pipeline(transaction=False)
+            for url, entry_id in taken[start : start + _BATCH]:
+                for key in self._entry_keys(feed, url, entry_id):
+                    pipe.set(key, "1", ex=self.ttl)
+            pipe.execute()
 
     def _entry_keys(self, feed: str, url: str, entry_id: str) -> list[str]:
         return [
@@ -120,11 +128,14 @@ class Seen:
         ]
 
     def add_source(self, story: str, source: Source) -> None:
-        key = self.keys.seen_sources(story)
         pipe = self.client.pipeline(transaction=False)
+        self._add_source(pipe, story, source)
+        pipe.execute()
+
+    def _add_source(self, pipe: Any, story: str, source: Source) -> None:
+        key = self.keys.seen_sources(story)
         pipe.zadd(key, {source.model_dump_json(exclude_defaults=True): time.time()}, nx=True)
         pipe.expire(key, self.ttl)
-        pipe.execute()
 
     def sources(self, story: str) -> tuple[Source, ...]:
         """Every source of a story, the first seen first."""

@@ -95,11 +95,12 @@ class Settings(BaseSettings):
     # on to (caches, fragmentation) is given back, and memory stays flat over months.
     worker_max_tasks_per_child: int = Field(default=500, ge=1)
 
-    # Fetching and webhooks refuse private, loopback and link-local addresses unless this is
-    # set (local test receivers); cloud metadata addresses are refused always.
+    # Fetching and webhooks refuse private and loopback addresses unless this is set (local
+    # test receivers); link-local and cloud credential addresses are refused always.
     allow_private_networks: bool = False
 
-    # Webhooks: a slow receiver must not hold a worker for long.
+    # Webhooks: a slow receiver must not hold a worker for long: the whole exchange, headers
+    # included, takes at most this (the receiver's body is never read).
     webhook_timeout: float = Field(default=10.0, gt=0)
     # Retries after the first try, spaced base * 2**n seconds (jittered, capped): about 17
     # minutes in all by default; then the alert goes to the dead-letter stream.
@@ -126,10 +127,17 @@ class Settings(BaseSettings):
     # A server that accepts the connection but never answers must not hold a worker.
     http_connect_timeout: float = Field(default=5.0, gt=0)
     http_read_timeout: float = Field(default=15.0, gt=0)
-    # A whole response (trickled byte by byte) may take no longer than this.
+    # A whole response, headers included (trickled byte by byte), may take no longer than
+    # this; every socket read waits at most until then (worker/http.py).
     http_total_timeout: float = Field(default=60.0, gt=0)
+    # A compressed body may expand at most this many times (judged past its first MB;
+    # HTML and feeds gzip 4-20 times, a bomb 1,000 times per layer).
+    max_decompression_ratio: float = Field(default=100.0, ge=10, le=10_000)
     # Feeds above this size are refused while streaming (big sites' feeds are ~1 MB).
     max_feed_bytes: int = Field(default=10_000_000, ge=1024)
+    # A feed with more entries than this is refused before it is parsed: parsing holds ~1 KB
+    # per entry (news feeds carry 10-1,000; 10 MB of bare items would be 200,000).
+    max_feed_entries: int = Field(default=50_000, ge=10, le=1_000_000)
     # Each redirect hop is checked again (scheme, address); a chain longer than this is a loop.
     max_redirects: int = Field(default=5, ge=0)
     # Politeness per host, shared by every worker process through Redis.

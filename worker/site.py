@@ -15,7 +15,7 @@ from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 from pipelines.clean import clean, default_rules
 from pipelines.decode import decode
@@ -81,7 +81,8 @@ class NewsSite:
             count = sum(1 for r in self.requests if r.path == path) + 1
             request = Request(path, headers, count)
             self.requests.append(request)
-        route = self.routes.get(path) or self.routes.get(urlsplit(path).path)
+        # Routes are keyed by the decoded path: /stories/café.html is asked for quoted.
+        route = self.routes.get(path) or self.routes.get(unquote(urlsplit(path).path))
         if route is None:
             return Reply(404, b"not found", {"Content-Type": "text/plain"})
         return route(request) if callable(route) else route
@@ -108,6 +109,10 @@ class NewsSite:
                         self.end_headers()
                         for chunk in reply.body:
                             self._write(chunk)
+
+            def do_POST(self) -> None:  # webhook receivers in the tests: answered like GET
+                self.rfile.read(int(self.headers.get("content-length") or 0))
+                self.do_GET()
 
             def _write(self, data: bytes) -> None:
                 self.wfile.write(data)
@@ -152,10 +157,10 @@ def page(article: Article, *, outlet: str = "The Loopback Times") -> bytes:
 
 
 def rss(base_url: str, articles: Sequence[Article], *, title: str = "Loopback news") -> bytes:
-    """An RSS 2.0 feed of the articles, linking to /stories/<slug>.html."""
+    """An RSS 2.0 feed of the articles, linking to /stories/<slug>.html (quoted)."""
     items = "\n".join(
         f"""<item><title>{html.escape(a.title)}</title>
-<link>{base_url}/stories/{a.slug}.html</link><guid>{base_url}/stories/{a.slug}.html</guid>
+<link>{_story_url(base_url, a)}</link><guid>{_story_url(base_url, a)}</guid>
 <pubDate>{a.published or formatdate(0, usegmt=True)}</pubDate>
 <description>{html.escape(_summary(a))}</description></item>"""
         for a in articles
@@ -166,6 +171,10 @@ def rss(base_url: str, articles: Sequence[Article], *, title: str = "Loopback ne
 {items}
 </channel></rss>
 """.encode()
+
+
+def _story_url(base_url: str, article: Article) -> str:
+    return f"{base_url}/stories/{quote(article.slug)}.html"
 
 
 def _summary(article: Article) -> str:

@@ -59,6 +59,50 @@ def test_private_networks_can_be_allowed_but_never_metadata() -> None:
 
 
 @pytest.mark.parametrize(
+    ("address", "problem"),
+    [
+        ("169.254.170.2", "metadata"),  # ECS task credentials
+        ("169.254.170.23", "metadata"),  # EKS pod identity
+        ("fd00:ec2::23", "metadata"),  # EKS pod identity over IPv6
+        ("192.0.0.192", "metadata"),  # Oracle Cloud
+        ("169.254.1.1", "link-local"),
+        ("fe80::1", "link-local"),
+        ("febf::1", "link-local"),
+        ("::ffff:169.254.169.254", "metadata"),  # IPv4-mapped
+        ("::169.254.169.254", "metadata"),  # IPv4-compatible
+        ("2002:a9fe:a9fe::1", "metadata"),  # 6to4
+        ("64:ff9b::169.254.169.254", "metadata"),  # NAT64
+        ("64:ff9b::169.254.3.4", "link-local"),
+        ("2001:0:4136:e378:8000:63bf:5601:5601", "metadata"),  # Teredo, client 169.254.169.254
+    ],
+)
+def test_credential_endpoints_and_link_local_are_refused_even_with_private_allowed(
+    address: str, problem: str
+) -> None:
+    for allow_private in (True, False):
+        reason = unsafe_reason(parse_address(address), allow_private=allow_private)
+        assert reason is not None and problem in reason, (address, allow_private, reason)
+
+
+@pytest.mark.parametrize(
+    ("address", "public"),
+    [
+        ("2002:7f00:1::1", False),  # 6to4 of 127.0.0.1
+        ("64:ff9b::7f00:1", False),  # NAT64 of 127.0.0.1
+        ("64:ff9b::a00:1", False),  # NAT64 of 10.0.0.1
+        ("::7f00:1", False),  # IPv4-compatible 127.0.0.1
+        ("2002:808:808::1", True),  # 6to4 of 8.8.8.8
+        ("64:ff9b::808:808", True),  # NAT64 of 8.8.8.8
+    ],
+)
+def test_ipv6_forms_are_judged_by_the_ipv4_address_they_carry(address: str, public: bool) -> None:
+    reason = unsafe_reason(parse_address(address), allow_private=False)
+    assert (reason is None) is public, reason
+    # With private networks allowed, a private IPv4 inside is allowed like the plain one.
+    assert unsafe_reason(parse_address(address), allow_private=True) is None
+
+
+@pytest.mark.parametrize(
     "url", ["file:///etc/passwd", "ftp://example.org/x", "javascript:alert(1)", "http:///nohost"]
 )
 def test_only_http_urls_with_a_host_are_fetched(url: str) -> None:
@@ -124,7 +168,9 @@ def test_page_types() -> None:
 def test_rss_entries_with_canonical_links_and_plain_summaries() -> None:
     feed = parse_feed((FEEDS / "rss2.xml").read_bytes(), url="https://wire.example.org/rss")
     assert feed.warning is None
-    assert feed.skipped == 1  # the javascript: link
+    assert feed.skipped == 0
+    (bad,) = feed.rejected  # the javascript: link, dead-lettered by the poll
+    assert bad.problem is not None and "javascript" in bad.problem
     first, second = feed.entries
     assert first.entry_id == "wire-0001"
     assert (
