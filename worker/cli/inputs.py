@@ -6,7 +6,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from pipelines.decode import decode
+from pipelines.decode import decode_text
 from pipelines.errors import InputRejected
 from pipelines.record import Source, Story
 
@@ -44,10 +44,14 @@ def read_input(name: str, data: bytes, *, settings: Settings) -> Story:
     """An input Story from bytes: decoded, sniffed as HTML or text."""
     from pipelines.extract import looks_like_html
 
-    text = decode(data, name=name, max_bytes=settings.max_input_bytes)
+    decoded = decode_text(data, name=name, max_bytes=settings.max_input_bytes)
+    text = decoded.text
     html = Path(name).suffix.lower() in {".html", ".htm", ".xhtml"} or looks_like_html(text)
     return Story(
-        source=Source(kind="file", path=name), raw=text, raw_format="html" if html else "text"
+        source=Source(kind="file", path=name),
+        raw=text,
+        raw_format="html" if html else "text",
+        decode_errors=decoded.errors or None,  # bad bytes replaced, not the file refused
     )
 
 
