@@ -6,6 +6,7 @@ the streams, the feed state hashes and the metric counters of worker/metrics.py)
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -69,6 +70,11 @@ def collect_status(
             beat_id = key.removeprefix(keys.beat(""))
             beats.append({"beat": beat_id, "last_tick": _iso(float(as_text(ticked))),
                           "seconds_ago": round(now - float(as_text(ticked)), 1)})  # fmt: skip
+    workers = []
+    for key in sorted(as_text(k) for k in client.scan_iter(match=keys.worker("*"))):
+        advert = client.get(key)
+        if advert is not None:
+            workers.append({"worker": key.removeprefix(keys.worker("")), **json.loads(advert)})
     values = counters(client, keys)
     latest = []
     for entry_id, fields in (client.xrevrange(keys.dlq, count=errors) or []) if errors else []:
@@ -87,6 +93,7 @@ def collect_status(
         "queue": {"name": QUEUE, "waiting": depth, "unacked": unacked},
         "streams": {"tagged": tagged, "dlq": dlq},
         "beats": beats,
+        "workers": workers,
         "alerts": alerts,
         "feeds": feed_rows,
         "processed": {
@@ -116,6 +123,10 @@ def print_status(report: dict[str, Any], out: Console) -> None:
     )
     beats = ", ".join(f"{b['beat']} ({b['seconds_ago']:.0f} s ago)" for b in report["beats"])
     out.print(f"beats ticking: {beats or 'none'}")
+    workers = ", ".join(
+        f"{w['worker']} ({w['metrics'] or 'no metrics: ' + w['reason']})" for w in report["workers"]
+    )
+    out.print(f"workers running: {workers or 'none'}")
     if report["processed"] or report["published"]:
         stages = ", ".join(f"{k} {v}" for k, v in report["processed"].items())
         published = ", ".join(f"{k} {v}" for k, v in sorted(report["published"].items()))
