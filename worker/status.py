@@ -70,11 +70,6 @@ def collect_status(
             beat_id = key.removeprefix(keys.beat(""))
             beats.append({"beat": beat_id, "last_tick": _iso(float(as_text(ticked))),
                           "seconds_ago": round(now - float(as_text(ticked)), 1)})  # fmt: skip
-    workers = []
-    for key in sorted(as_text(k) for k in client.scan_iter(match=keys.worker("*"))):
-        advert = client.get(key)
-        if advert is not None:
-            workers.append({"worker": key.removeprefix(keys.worker("")), **json.loads(advert)})
     values = counters(client, keys)
     latest = []
     for entry_id, fields in (client.xrevrange(keys.dlq, count=errors) or []) if errors else []:
@@ -93,7 +88,7 @@ def collect_status(
         "queue": {"name": QUEUE, "waiting": depth, "unacked": unacked},
         "streams": {"tagged": tagged, "dlq": dlq},
         "beats": beats,
-        "workers": workers,
+        "workers": _workers(client, keys),
         "alerts": alerts,
         "feeds": feed_rows,
         "processed": {
@@ -115,6 +110,16 @@ def collect_status(
     }
 
 
+def _workers(client: redis.Redis, keys: Keys) -> list[dict[str, Any]]:
+    """The running workers' adverts: each one's metrics URL, or why it serves none."""
+    rows = []
+    for key in sorted(as_text(k) for k in client.scan_iter(match=keys.worker("*"))):
+        advert = client.get(key)
+        if advert is not None:
+            rows.append({"worker": key.removeprefix(keys.worker("")), **json.loads(advert)})
+    return rows
+
+
 def print_status(report: dict[str, Any], out: Console) -> None:
     q, s = report["queue"], report["streams"]
     out.print(
@@ -123,9 +128,7 @@ def print_status(report: dict[str, Any], out: Console) -> None:
     )
     beats = ", ".join(f"{b['beat']} ({b['seconds_ago']:.0f} s ago)" for b in report["beats"])
     out.print(f"beats ticking: {beats or 'none'}")
-    workers = ", ".join(
-        f"{w['worker']} ({w['metrics'] or 'no metrics: ' + w['reason']})" for w in report["workers"]
-    )
+    workers = ", ".join(f"{w['worker']} ({w['metrics'] or w['reason']})" for w in report["workers"])
     out.print(f"workers running: {workers or 'none'}")
     if report["processed"] or report["published"]:
         stages = ", ".join(f"{k} {v}" for k, v in report["processed"].items())
