@@ -222,14 +222,23 @@ class Settings(BaseSettings):
             raise ConfigError(f"not valid TOML: {exc}", input=str(where)) from exc
         except ValidationError as exc:
             problems = "; ".join(_problem(err) for err in exc.errors())
-            raise ConfigError(f"invalid settings ({problems})", input=str(where)) from exc
+            # Named after the file, unless every bad value came from the environment.
+            source = "environment" if all(_env_name(e) for e in exc.errors()) else str(where)
+            raise ConfigError(f"invalid settings ({problems})", input=source) from exc
+
+
+def _env_name(err: Any) -> str | None:
+    """The environment variable the bad value came from, if it came from one."""
+    field = ".".join(str(p) for p in err["loc"])
+    env = f"ARMSWATCH_{field.upper()}"
+    return env if field and env in os.environ else None
 
 
 def _problem(err: Any) -> str:
     """'field: message', naming the environment variable when the value came from one."""
     field = ".".join(str(p) for p in err["loc"]) or "settings"
-    env = f"ARMSWATCH_{field.upper()}"
-    source = f" (from {env})" if env in os.environ else ""
+    env = _env_name(err)
+    source = f" (from {env})" if env else ""
     value = err.get("input")
     shown = f" (got {value!r})" if isinstance(value, int | float | str) and field else ""
     return f"{field}: {err['msg']}{shown}{source}"

@@ -106,4 +106,5 @@ def test_settings_have_upper_bounds(
     env = {f"ARMSWATCH_{setting.upper()}": value}
     from_env = _run(config_dir, redis_url, "poll", env=env)
     assert from_env.exit_code == 2, from_env.output
+    assert from_env.stderr.startswith("armswatch: environment: invalid settings (")
     assert f"(from ARMSWATCH_{setting.upper()})" in from_env.stderr

@@ -78,11 +78,16 @@ def test_replay_dead_letters_inputs_refused_when_read(
     assert listed.stdout.count("  read  ") == 4 and "(nothing to re-drive)" in listed.stdout
 
 
-def test_replay_queue_and_via_http_dead_letter_them_too(run, redis_client: redis.Redis) -> None:
+def test_replay_queue_and_via_http_dead_letter_them_too(
+    run, redis_client: redis.Redis, monkeypatch
+) -> None:
+    monkeypatch.setenv("ARMSWATCH_MAX_INPUT_BYTES", "65536")
     assert run("replay", "--queue", "--timeout", "1", "missing.txt").exit_code == 1
-    assert run("replay", "--via-http", "gone.txt").exit_code == 1
+    assert run("replay", "--via-http", "gone.txt", "/dev/zero").exit_code == 1
     entries = [fields for _, fields in redis_client.xrange("armswatch:dlq")]
     assert [(e["input"], e["stage"]) for e in entries] == [
         ("missing.txt", "read"),
         ("gone.txt", "read"),
+        ("/dev/zero", "read"),
     ]
+    assert entries[2]["error"].startswith("too large")
