@@ -16,6 +16,7 @@ COPY seeds seeds
 # The embedded Redis (for `armswatch replay` without REDIS_URL) keeps its data here.
 RUN mkdir -p /app/.armswatch && chown nobody /app/.armswatch
 USER nobody
-# Redis answers from here (compose gives the worker a check of its own, its metrics port).
-HEALTHCHECK --interval=30s --timeout=10s CMD ["python", "-c", "import os, redis; redis.Redis.from_url(os.environ['REDIS_URL'], socket_timeout=3, socket_connect_timeout=3).ping()"]
+# Redis answers from here (compose gives the worker a check of its own, its metrics port):
+# REDIS_URL, or on a plain `docker run` the embedded server the worker started (its URL file).
+HEALTHCHECK --interval=30s --timeout=10s CMD ["python", "-c", "import os, pathlib, redis; data = pathlib.Path(os.environ.get('ARMSWATCH_DATA_DIR', '.armswatch')); url = os.environ.get('REDIS_URL') or (data / 'redis.url').read_text().strip(); redis.Redis.from_url(url, socket_timeout=3, socket_connect_timeout=3).ping()"]
 CMD ["armswatch", "worker"]

@@ -133,6 +133,11 @@ class Keys:
         """When beat `host:pid` last ticked (epoch seconds); expires, removed on exit."""
         return f"{self.prefix}beat:{beat_id}"
 
+    def worker(self, worker_id: str) -> str:
+        """JSON: what worker `host:pid` serves (its metrics URL, or why none); expires,
+        refreshed while it runs, removed on exit."""
+        return f"{self.prefix}worker:{worker_id}"
+
     def host_slots(self, host: str) -> str:
         """Sorted set of the fetches running against a host, scored by lease expiry."""
         return f"{self.prefix}host:{host}:slots"

@@ -20,11 +20,11 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, NamedTuple
 from urllib.parse import urlsplit
 
-import yaml
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 from .errors import ConfigError
 from .record import Status, Story, SystemClass, TopicLabel, Transfer
+from .yamlfile import load_yaml
 
 SUBSCRIPTIONS_FILE = "subscriptions.yaml"
 
@@ -146,10 +146,7 @@ def validate_subscription(data: Any, *, where: str = "") -> Subscription:
 
 def parse_subscriptions(text: str, *, source: str) -> tuple[Subscription, ...]:
     """The subscriptions of a YAML document, or one ConfigError listing every problem."""
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"not valid YAML: {exc}", input=source) from exc
+    data = load_yaml(text, source=source)
     if data is None:
         return ()
     if not isinstance(data, dict) or set(data) - {"subscriptions"}:

@@ -15,6 +15,7 @@ import click
 import pytest
 import yaml
 from celery import Celery
+from celery.app.utils import find_app
 from celery.bin.base import CLIContext
 from celery.bin.celery import celery as celery_cli
 from celery.bin.worker import worker as celery_worker
@@ -91,6 +92,11 @@ def environ_names(code: str) -> set[str]:
     return set(re.findall(r"os\.environ(?:\.get\(|\[)'(\w+)'", code))
 
 
+def required_environ_names(code: str) -> set[str]:
+    """The variables read without a default (os.environ['X']): a KeyError when unset."""
+    return set(re.findall(r"os\.environ\['(\w+)'\]", code))
+
+
 def check_health_command(argv: list[str], environment: dict[str, Any]) -> None:
     """A health check's command: a real armswatch command, or Python that compiles and
     reads only variables the container has."""
@@ -99,8 +105,10 @@ def check_health_command(argv: list[str], environment: dict[str, Any]) -> None:
         return
     assert argv[:2] == ["python", "-c"] and len(argv) == 3, argv
     compile(argv[2], "<healthcheck>", "exec")
-    missing = environ_names(argv[2]) - set(environment)
+    missing = required_environ_names(argv[2]) - set(environment)
     assert not missing, f"the health check reads {missing}, which the container lacks"
+    unknown = unknown_env(environ_names(argv[2]) - set(environment))
+    assert not unknown, f"the health check reads {unknown}, which nothing sets"
 
 
 def health_argv(service: dict[str, Any]) -> list[str]:
@@ -167,6 +175,29 @@ def test_the_image_health_check_is_a_real_command() -> None:
     [line] = [ln for ln in DOCKERFILE.splitlines() if ln.startswith("HEALTHCHECK")]
     argv = json.loads(line.split(" CMD ", 1)[1])
     check_health_command(argv, OURS["worker"]["environment"])
+    # A plain `docker run armswatch:latest` sets no variable (tests/test_processes.py runs it so).
+    check_health_command(argv, {})
+
+
+def test_flower_lists_the_armswatch_tasks(monkeypatch: pytest.MonkeyPatch) -> None:
+    argv = OURS["flower"]["command"]
+    flag = next(a for a in argv if a in ("-A", "--app"))
+    monkeypatch.setenv("REDIS_URL", "redis://redis:6379/0")
+    monkeypatch.setenv("ARMSWATCH_CONFIG_DIR", str(ROOT / "config"))
+    app = find_app(argv[argv.index(flag) + 1])  # as Celery's command line resolves -A
+    assert isinstance(app, Celery)
+    assert {"armswatch.poll_feed", "armswatch.fetch_article"} <= set(app.tasks)
+
+
+def test_readme_repeats_scale_on_every_up() -> None:
+    """`docker compose up` without --scale takes a scaled service back to one: in each README
+    block that scales, every `up` must say the scale again."""
+    blocks = re.findall(r"```sh\n(.*?)```", (ROOT / "README.md").read_text(), re.S)
+    scaling = [b for b in blocks if "--scale worker=" in b]
+    assert scaling
+    for block in scaling:
+        ups = [ln for ln in block.splitlines() if ln.startswith("docker compose") and " up" in ln]
+        assert all("--scale worker=" in ln for ln in ups), ups
 
 
 @pytest.mark.parametrize(

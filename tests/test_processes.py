@@ -57,12 +57,23 @@ def health(name: str, env: dict[str, str], **replace: str) -> int:
     return subprocess.run(local(argv), env=env, capture_output=True, timeout=30).returncode
 
 
-def image_health(env: dict[str, str]) -> int:
+def image_health(env: dict[str, str], cwd: Path | None = None) -> int:
     [line] = [
         ln for ln in (ROOT / "Dockerfile").read_text().splitlines() if ln.startswith("HEALTH")
     ]
     argv = yaml.safe_load(line.split(" CMD ", 1)[1])  # a JSON array
-    return subprocess.run(local(argv), env=env, capture_output=True, timeout=30).returncode
+    return subprocess.run(local(argv), env=env, cwd=cwd, capture_output=True, timeout=30).returncode
+
+
+def test_the_image_health_check_on_a_plain_docker_run(redis_url: str, tmp_path: Path) -> None:
+    """`docker run armswatch:latest`: no REDIS_URL, the worker on its embedded Redis, whose
+    URL file is under .armswatch/ of the working directory (/app)."""
+    env = {k: v for k, v in os.environ.items() if k != "REDIS_URL" and "ARMSWATCH" not in k}
+    assert image_health(env, cwd=tmp_path) != 0  # no Redis started yet: unhealthy
+    (tmp_path / ".armswatch").mkdir()
+    (tmp_path / ".armswatch" / "redis.url").write_text(redis_url + "\n")
+    assert image_health(env, cwd=tmp_path) == 0
+    assert image_health({**env, "REDIS_URL": redis_url}, cwd=ROOT) == 0
 
 
 def group_gone(pid: int) -> bool:

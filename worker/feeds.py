@@ -10,12 +10,12 @@ from pathlib import Path
 from typing import Any
 
 import redis
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from pipelines.errors import ArmswatchError, ConfigError
 from pipelines.fetch import http_url
 from pipelines.keys import Keys, as_text
+from pipelines.yamlfile import load_yaml
 
 
 class Feed(BaseModel):
@@ -26,7 +26,8 @@ class Feed(BaseModel):
     # The name is part of Redis keys and of every record's source: keep it simple.
     name: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
     url: str
-    interval: int | None = Field(default=None, ge=1)  # seconds; None: the settings' default
+    # Seconds; None: the settings' default. Strict: `interval: true` is not one second.
+    interval: int | None = Field(default=None, ge=1, le=7 * 24 * 3600, strict=True)
     tags: tuple[str, ...] = ()
 
     @field_validator("url")
@@ -50,13 +51,14 @@ class FeedsFile(BaseModel):
 def load_feeds(path: Path) -> list[Feed]:
     """The feeds of `path`, or ConfigError naming the file, the feed and the field."""
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
     except FileNotFoundError as exc:
         raise ConfigError(
             "no feeds file (see README, 'How to add a feed')", input=str(path)
         ) from exc
-    except (OSError, yaml.YAMLError) as exc:
+    except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"cannot read: {exc}", input=str(path)) from exc
+    data = load_yaml(text, source=str(path))
     if data is None:
         return []
     try:

@@ -21,7 +21,9 @@ numbers without a worker. Every worker serves the same cluster-wide values, so s
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+import json
+import threading
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import redis
@@ -202,3 +204,29 @@ def serve(url: str, keys: Keys, *, port: int, host: str) -> Any:
     registry.register(RedisCollector(client, keys))
     server, _thread = start_http_server(port, addr=host, registry=registry)
     return server
+
+
+def advertise(
+    url: str, key: str, info: dict[str, Any], *, every: float = 20.0
+) -> Callable[[], None]:
+    """Keep `info` (JSON) at `key` while this process runs, for `armswatch status`; returns
+    the function that stops it and removes the key. Redis away: tried again next time."""
+    client = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5)
+    stop = threading.Event()
+    value = json.dumps(info)
+
+    def refresh() -> None:
+        while not stop.is_set():
+            with contextlib.suppress(redis.RedisError, OSError):
+                client.set(key, value, ex=int(every * 3))  # lapses once the process is gone
+            stop.wait(every)
+
+    threading.Thread(target=refresh, name="armswatch-advertise", daemon=True).start()
+
+    def end() -> None:
+        stop.set()
+        with contextlib.suppress(redis.RedisError, OSError):
+            client.delete(key)
+        client.close()
+
+    return end

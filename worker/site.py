@@ -197,7 +197,8 @@ def articles_from_files(paths: Sequence[Path], *, max_bytes: int) -> Iterator[Ar
     """One Article per story of each file (a file may hold several)."""
     rules = default_rules()
     for path in paths:
-        text = decode(path.read_bytes(), name=str(path), max_bytes=max_bytes)
+        with path.open("rb") as f:  # no further than the limit: /dev/zero has no end
+            text = decode(f.read(max_bytes + 1), name=str(path), max_bytes=max_bytes)
         raw_format = "html" if looks_like_html(text) else "text"
         story = extract(
             Story(source=Source(kind="file", path=str(path)), raw=text, raw_format=raw_format)

@@ -98,6 +98,7 @@ def collect_status(
         "streams": {"tagged": tagged, "dlq": dlq},
         "beats": beats,
         "alive": alive,
+        "workers": _workers(client, keys),
         "alerts": alerts,
         "feeds": feed_rows,
         "processed": {
@@ -119,6 +120,16 @@ def collect_status(
     }
 
 
+def _workers(client: redis.Redis, keys: Keys) -> list[dict[str, Any]]:
+    """The running workers' adverts: each one's metrics URL, or why it serves none."""
+    rows = []
+    for key in sorted(as_text(k) for k in client.scan_iter(match=keys.worker("*"))):
+        advert = client.get(key)
+        if advert is not None:
+            rows.append({"worker": key.removeprefix(keys.worker("")), **json.loads(advert)})
+    return rows
+
+
 def print_status(report: dict[str, Any], out: Console) -> None:
     q, s = report["queue"], report["streams"]
     out.print(
@@ -132,6 +143,8 @@ def print_status(report: dict[str, Any], out: Console) -> None:
         for w in report["alive"]
     )
     out.print(f"workers able to work: {able or 'none'}")
+    workers = ", ".join(f"{w['worker']} ({w['metrics'] or w['reason']})" for w in report["workers"])
+    out.print(f"workers running: {workers or 'none'}")
     if report["processed"] or report["published"]:
         stages = ", ".join(f"{k} {v}" for k, v in report["processed"].items())
         published = ", ".join(f"{k} {v}" for k, v in sorted(report["published"].items()))

@@ -68,9 +68,15 @@ class Problem:
     reason: str
 
 
+def printable(name: str) -> str:
+    """A name as it may be printed: quoted with escapes when it holds control characters,
+    so that a file name with a newline cannot forge a line of its own."""
+    return name if name.isprintable() else repr(name)
+
+
 def report(problems: Sequence[Problem]) -> None:
     for problem in problems:
-        click.echo(f"armswatch: rejected {problem.input}: {problem.reason}", err=True)
+        click.echo(f"armswatch: rejected {printable(problem.input)}: {problem.reason}", err=True)
 
 
 def describe(error: ArmswatchError) -> str:

@@ -12,6 +12,7 @@ from .common import (
     fail,
     open_app,
     open_redis,
+    printable,
 )
 
 
@@ -37,7 +38,7 @@ def dlq_list(state: State, as_json: bool, count: int | None) -> None:
         else:
             f = e.fields
             note = "" if target else "  (nothing to re-drive)"
-            click.echo(f"{e.id}  {f.get('stage')}  {f.get('input')}")
+            click.echo(f"{e.id}  {f.get('stage')}  {printable(f.get('input') or '')}")
             click.echo(f"    {f.get('error_type')}: {f.get('error')}{note}")
     if not as_json:
         click.echo(f"{len(rows)} dead letters.", err=True)

@@ -10,21 +10,24 @@ from functools import partial
 from typing import Any, NoReturn
 
 import click
+import structlog
 from rich.table import Table
 
 from ..feeds import Feed
+from ..settings import Settings
 from .common import (
     EXIT_OK,
     EXIT_REJECTED,
     Problem,
     State,
     configured_feeds,
-    fail,
     open_app,
     progress_bar,
     report,
     stdout,
 )
+
+log = structlog.get_logger("armswatch.cli")
 
 
 @click.command()
@@ -152,15 +155,37 @@ def worker(
     settings = state.settings
     port = settings.metrics_port if metrics_port is None else metrics_port
     with open_app(settings) as app:
-        if port:
-            try:
-                metrics.serve(app.armswatch.redis_url, settings.keys, port=port,
-                              host=settings.metrics_host)  # fmt: skip
-            except OSError as exc:
-                fail(f"cannot serve metrics on {settings.metrics_host}:{port}: {exc.strerror}")
-            click.echo(f"armswatch worker: metrics on http://{settings.metrics_host}:{port}/metrics",
-                       err=True)  # fmt: skip
+        served = _serve_metrics(app, settings, port)
+        worker_id = f"{socket.gethostname()}:{os.getpid()}"
+        end = metrics.advertise(app.armswatch.redis_url, settings.keys.worker(worker_id), served)
         argv = ["worker", "--loglevel", ("WARNING", "INFO", "DEBUG")[min(state.verbose, 2)]]
         if concurrency:
             argv += ["--concurrency", str(concurrency)]
-        app.worker_main([*argv, *celery_args])
+        try:
+            app.worker_main([*argv, *celery_args])
+        finally:
+            end()
+
+
+def _serve_metrics(app: Any, settings: Settings, port: int) -> dict[str, Any]:
+    """Serve metrics if the port is free; a taken port (node_exporter's 9100 is common) is a
+    warning, not a reason to stop a worker that may have been started in the background."""
+    from .. import metrics
+
+    if not port:
+        return {"metrics": None, "reason": "turned off (metrics port 0)"}
+    address = f"{settings.metrics_host}:{port}"
+    try:
+        metrics.serve(app.armswatch.redis_url, settings.keys, port=port, host=settings.metrics_host)
+    except OSError as exc:
+        reason = f"cannot serve metrics on {address}: {exc.strerror or exc}"
+        click.echo(
+            f"armswatch worker: WARNING: {reason}; running without metrics "
+            "(choose a free port with --metrics-port N or ARMSWATCH_METRICS_PORT; 0: none)",
+            err=True,
+        )
+        log.warning("metrics_not_served", address=address, reason=exc.strerror or str(exc))
+        return {"metrics": None, "reason": reason}
+    url = f"http://{address}/metrics"
+    click.echo(f"armswatch worker: metrics on {url}", err=True)
+    return {"metrics": url, "reason": None}

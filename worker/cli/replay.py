@@ -22,6 +22,7 @@ from .common import (
     Problem,
     State,
     open_app,
+    printable,
     progress_bar,
     report,
     stdout,
@@ -70,8 +71,7 @@ def replay(
     settings = state.settings
     files, problems = collect_files(paths or ("seeds",))
     if via_http:
-        report(problems)
-        replay_via_http(settings, files, failed=bool(problems))
+        replay_via_http(settings, files, problems)
     inputs, unreadable = read_inputs([str(f) for f in files], settings)
     problems.extend(unreadable)
     if queue:
@@ -86,6 +86,7 @@ def replay(
         Replayer(app, processes) as replayer,
         progress_bar() as progress,
     ):
+        dead_letter_unread(app, problems)
         bar = progress.add_task("replaying", total=len(inputs))
         # The task's own code path, in each process (no worker needed).
         for done in replayer.run(batches):
@@ -110,6 +111,7 @@ def _replay_queued(
     batches = [[to_payload(s) for s in inputs[i : i + size]] for i in range(0, len(inputs), size)]
     rows: list[dict[str, Any]] = []
     with open_app(settings) as app:
+        dead_letter_unread(app, problems)
         task_ids = enqueue(app, batches)
         tasks = dict(zip(task_ids, batches, strict=True))
         click.echo(
@@ -170,7 +172,7 @@ def _print_replay_table(rows: Sequence[dict[str, Any]], *, processes: int | None
             else f"{fresh} new, {len(stories) - fresh} already seen"
         )
         table.add_row(
-            row["input"],
+            printable(row["input"]),
             str(len(stories)),
             str(sum(1 for s in stories if s["relevant"])),
             transfers or "-",
@@ -197,7 +199,7 @@ def _print_replay_table(rows: Sequence[dict[str, Any]], *, processes: int | None
         stdout.print(f"Replayed on {processes} process{'es' if processes != 1 else ''}.")
 
 
-def replay_via_http(settings: Settings, files: Sequence[Path], *, failed: bool) -> NoReturn:
+def replay_via_http(settings: Settings, files: Sequence[Path], unread: list[Problem]) -> NoReturn:
     from ..site import NewsSite, articles_from_files, publish_site
 
     articles: list[Article] = []
@@ -205,13 +207,32 @@ def replay_via_http(settings: Settings, files: Sequence[Path], *, failed: bool) 
         try:
             articles.extend(articles_from_files([path], max_bytes=settings.max_input_bytes))
         except ArmswatchError as exc:
-            report([Problem(str(path), exc.reason)])
-            failed = True
+            unread.append(Problem(str(path), exc.reason))
+    report(unread)
     # The site is ours and on loopback: private addresses and no delay are fine for it.
     local = settings.model_copy(
         update={"allow_private_networks": True, "host_min_delay_seconds": 0.0}
     )
     with NewsSite() as site, open_app(local) as app:
+        dead_letter_unread(app, unread)
         feed = Feed(name="replay-http", url=publish_site(site, articles), tags=("replay",))
         stdout.print(f"Serving {len(articles)} stories at {feed.url}")
-        run_live(app, [feed], failed=failed)
+        run_live(app, [feed], failed=bool(unread))
+
+
+def dead_letter_unread(app: Any, problems: Sequence[Problem]) -> None:
+    """Inputs refused when read (missing, a loop, empty, binary, too large) are dead letters
+    too, in stage `read`: nothing in them to re-drive, but the stream lists every failure."""
+    from pipelines.publish import dead_letter
+
+    ctx = app.armswatch
+    for problem in problems:
+        dead_letter(
+            client=ctx.redis,
+            keys=ctx.keys,
+            maxlen=ctx.settings.dlq_maxlen,
+            input=problem.input,
+            stage="read",
+            error=problem.reason,
+            error_type="InputRejected",
+        )

@@ -7,13 +7,13 @@ from pathlib import Path
 from typing import Any
 
 import click
-import yaml
 from rich.table import Table
 
 from pipelines.errors import ConfigError, TransientError, UnsafeURL
 from pipelines.netguard import check_url
 from pipelines.record import STATUSES, SYSTEM_CLASSES, TOPICS
 from pipelines.subscriptions import validate_subscription
+from pipelines.yamlfile import load_yaml
 
 from .common import (
     State,
@@ -80,10 +80,13 @@ def subscriptions_add(state: State, /, name: str, **options: Any) -> None:
 def _subscription_data(name: str, options: dict[str, Any]) -> dict[str, Any]:
     """The YAML entry shape from --file or from the options."""
     if options["from_file"] is not None:
+        path = options["from_file"]
         try:
-            loaded: Any = yaml.safe_load(options["from_file"].read_text(encoding="utf-8"))
-        except (OSError, yaml.YAMLError) as exc:
-            fail(f"{options['from_file']}: {exc}")
+            loaded: Any = load_yaml(path.read_text(encoding="utf-8"), source=str(path))
+        except (OSError, UnicodeDecodeError) as exc:
+            fail(f"{path}: {exc}")
+        except ConfigError as exc:
+            fail(str(exc))
         if not isinstance(loaded, dict):
             fail(f"{options['from_file']}: expected one subscription (a mapping)")
         return {**loaded, "name": name}
