@@ -92,7 +92,9 @@ def with_evidence(label: dict[str, Any], text: str, nlp: Any) -> dict[str, Any]:
     return out
 
 
-def import_folder(folder: Path, nlp: Any, known: set[str]) -> tuple[int, list[str]]:
+def import_folder(
+    folder: Path, nlp: Any, known: set[str], into: str | None = None
+) -> tuple[int, list[str]]:
     added, problems = 0, []
     for line in (folder / "labels.jsonl").read_text(encoding="utf-8").splitlines():
         if not line.strip():
@@ -109,7 +111,7 @@ def import_folder(folder: Path, nlp: Any, known: set[str]) -> tuple[int, list[st
         if wrong := check(label, text):
             problems.extend(f"{folder.name}/{label['file']}: {w}" for w in wrong)
             continue
-        split = CORPUS / split_of(file_id)
+        split = CORPUS / (into or split_of(file_id))
         split.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(source, split / source.name)
         with (split / "gold.jsonl").open("a", encoding="utf-8") as out:
@@ -119,14 +121,17 @@ def import_folder(folder: Path, nlp: Any, known: set[str]) -> tuple[int, list[st
     return added, problems
 
 
-def main(folders: list[str]) -> int:
+def main(args: list[str]) -> int:
+    """`STAGING...` rebuilds train and dev; `--blind NAME STAGING...` builds corpus/NAME."""
+    blind = args[1] if args[:1] == ["--blind"] else None
+    folders = args[2:] if blind else args
     nlp = sentencizer()
-    for split in ("train", "dev"):
+    for split in [blind] if blind else ["train", "dev"]:
         shutil.rmtree(CORPUS / split, ignore_errors=True)
     known: set[str] = set()
     total, problems = 0, []
     for name in folders:
-        added, wrong = import_folder(Path(name), nlp, known)
+        added, wrong = import_folder(Path(name), nlp, known, blind)
         total += added
         problems.extend(wrong)
         print(f"{name}: {added} imported", file=sys.stderr)

@@ -72,8 +72,12 @@ class Tagger:
         return PipelineInfo(version=package_version(), model=describe(self.nlp))
 
     def needs_nlp(self, story: Story) -> bool:
-        """The prefilter: only texts that name a weapon or weapon class go to spaCy."""
-        return self.gazetteer.mentions_weapons(story.text)
+        """The prefilter: only texts that name a weapon or weapon class, and that the
+        trained relevance gate (when there is one) lets through, go to spaCy."""
+        if not self.gazetteer.mentions_weapons(story.text):
+            return False
+        gate = self.model.gate if self.model is not None else None
+        return gate is None or gate.passes(story.text)
 
     def tag_many(
         self, stories: Sequence[Story], *, needs: Sequence[bool] | None = None

@@ -2,7 +2,7 @@
 features, and a trained linear model over them (weights.json, built by `make train`)."""
 
 from .candidates import Candidate, propose
-from .features import features
+from .features import features, instances
 from .model import TransferModel, load_model
 
-__all__ = ["Candidate", "TransferModel", "features", "load_model", "propose"]
+__all__ = ["Candidate", "TransferModel", "features", "instances", "load_model", "propose"]

@@ -144,8 +144,8 @@ def rule_features(c: Candidate) -> set[str]:
     return out
 
 
-def features(c: Candidate, index: DocIndex, t: Triggers) -> set[str]:
-    """Every feature of one candidate (the union over its occurrences)."""
+def candidate_features(c: Candidate, index: DocIndex) -> set[str]:
+    """What holds for the candidate as a whole: the rules' opinion, class, kind, salience."""
     out = rule_features(c) | {
         f"cand_class:{c.system_class}",
         f"cand_kind:{c.kind}",
@@ -158,6 +158,20 @@ def features(c: Candidate, index: DocIndex, t: Triggers) -> set[str]:
         out.add("cand_named_system")
     both = sum(1 for o in c.occurrences if o.supplier and o.recipient)
     out.add(f"cand_both:{min(both, 2)}")
+    return out
+
+
+def instances(c: Candidate, index: DocIndex, t: Triggers) -> list[set[str]]:
+    """One feature set per occurrence (the candidate's own features with that sentence's):
+    the transfer model scores each and keeps the best, as a reader does with the one
+    sentence that states a transfer. A candidate only the rules found has one, bare."""
+    whole = candidate_features(c, index)
+    return [whole | occurrence_features(o, index, t) for o in c.occurrences] or [whole]
+
+
+def features(c: Candidate, index: DocIndex, t: Triggers) -> set[str]:
+    """Every feature of one candidate (the union over its occurrences): status, denial."""
+    out = candidate_features(c, index)
     for o in c.occurrences:
         out |= occurrence_features(o, index, t)
     return out

@@ -17,13 +17,16 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ...record import Evidence, Transfer
 from ..actors import DocIndex
 from ..triggers import Triggers
 from .candidates import Candidate, propose
-from .features import features
+from .features import features, instances
+
+if TYPE_CHECKING:
+    from .gate import Gate
 
 WEIGHTS = Path(__file__).with_name("weights.json")
 STATUSES = ("delivered", "agreed", "sought")
@@ -53,9 +56,14 @@ class TransferModel:
     status: dict[str, Linear]  # one-vs-rest, highest score wins
     denied: Linear
     version: str
+    # Which stories need the parser (gate.py); None: every story naming a weapon.
+    gate: Gate | None = None
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> TransferModel:
+        from .gate import Gate
+
+        gate = data.get("gate")
         return cls(
             transfer=Linear(**data["transfer"]),
             platt=(float(data["platt"][0]), float(data["platt"][1])),
@@ -63,20 +71,21 @@ class TransferModel:
             status={s: Linear(**data["status"][s]) for s in STATUSES},
             denied=Linear(**data["denied"]),
             version=str(data["version"]),
+            gate=Gate(Linear(**gate["model"]), float(gate["threshold"])) if gate else None,
         )
 
-    def probability(self, feats: Iterable[str]) -> float:
+    def probability(self, instances: Iterable[Iterable[str]]) -> float:
+        """Calibrated P(transfer) from the best-scoring occurrence."""
         a, b = self.platt
-        return sigmoid(a * self.transfer.score(feats) + b)
+        return sigmoid(a * max(self.transfer.score(f) for f in instances) + b)
 
     def decide(self, index: DocIndex, rules: Sequence[Transfer], t: Triggers) -> list[Transfer]:
         """The transfers of one story."""
         scored = []
         for c in propose(index, rules, t):
-            feats = features(c, index, t)
-            p = self.probability(feats)
+            p = self.probability(instances(c, index, t))
             if p >= self.threshold:
-                scored.append((p, c, feats))
+                scored.append((p, c, features(c, index, t)))
         kept = {c.key: (p, c, f) for p, c, f in scored}
         out = []
         for key, (p, c, feats) in kept.items():
