@@ -8,6 +8,10 @@ from typing import Any
 # Consumer group on each alert stream that feeds webhook delivery (an outbox: an alert is
 # acknowledged there only once its delivery task is enqueued, so a crash loses none).
 WEBHOOK_GROUP = "webhooks"
+# Consumer groups feeding email delivery, the same kind of outbox: one message per alert
+# (`email`), or the alerts a daily digest has not sent yet (`email-digest`).
+EMAIL_GROUP = "email"
+DIGEST_GROUP = "email-digest"
 # Default consumer group of `armswatch subscribe`: one reading position per subscription.
 SUBSCRIBE_GROUP = "subscribe"
 
@@ -64,6 +68,14 @@ class Keys:
     def seen_webhook(self, subscription: str, entry_id: str) -> str:
         """Marker that an alert was delivered to the subscription's webhook (expires)."""
         return f"{self.prefix}seen:webhook:{subscription}:{entry_id}"
+
+    def seen_email(self, subscription: str, message: str) -> str:
+        """Marker that an email (an alert's entry id, or `d` + a digest's last id) was sent."""
+        return f"{self.prefix}seen:email:{subscription}:{message}"
+
+    def digest_claim(self, subscription: str, day: str) -> str:
+        """Taken by whoever enqueues a subscription's digest of `day` (YYYY-MM-DD); expires."""
+        return f"{self.prefix}digest:{subscription}:{day}"
 
     def seen_url(self, digest: str) -> str:
         """Marker that an article URL (canonical form, hashed) was taken from a feed."""

@@ -949,6 +949,11 @@ def _follow(
         printer.emit(entries)
 
 
+from .cli_web import web as _web  # noqa: E402 (after the group it joins)
+
+cli.add_command(_web)
+
+
 def main() -> None:
     """Console script entry point."""
     try:

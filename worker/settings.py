@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from pydantic import AliasChoices, Field, ValidationError, model_validator
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -117,6 +117,29 @@ class Settings(BaseSettings):
     # container sets ARMSWATCH_METRICS_HOST=0.0.0.0 so that Prometheus can reach it.
     metrics_port: int = Field(default=9100, ge=0, le=65535)
     metrics_host: str = "127.0.0.1"
+
+    # `armswatch web`: the analyst's page. Loopback by default; bound anywhere else it
+    # requires this token (ARMSWATCH_WEB_TOKEN), sent as a bearer token or `?token=`.
+    web_host: str = "127.0.0.1"
+    web_port: int = Field(default=8080, ge=0, le=65535)
+    web_token: SecretStr | None = None
+    # How many alerts the page and each Atom feed show when opened.
+    web_recent_alerts: int = Field(default=50, ge=1, le=1000)
+    # The story view looks for a story this far back in `tagged` (entries, newest first).
+    web_story_scan: int = Field(default=20_000, ge=100)
+
+    # Email alerts (a subscription's `deliver.email`): the SMTP server, from the environment
+    # (ARMSWATCH_SMTP_HOST, ..._PORT, ..._STARTTLS, ..._USERNAME, ..._PASSWORD, ..._FROM).
+    smtp_host: str | None = None
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    # STARTTLS before logging in (port 587); off only for a loopback relay.
+    smtp_starttls: bool = True
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_from: str = "armswatch@localhost"
+    smtp_timeout: float = Field(default=30.0, gt=0)
+    # Daily digests are sent at this hour (UTC) by `armswatch beat`.
+    email_digest_hour: int = Field(default=7, ge=0, le=23)
 
     # --- live monitoring (feeds.yaml) ---
     # Feeds without an `interval` are polled this often: news feeds change every few minutes.
