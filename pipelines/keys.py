@@ -70,7 +70,8 @@ class Keys:
         return f"{self.prefix}seen:webhook:{subscription}:{entry_id}"
 
     def seen_email(self, subscription: str, message: str) -> str:
-        """Marker that an email (an alert's entry id, or `d` + a digest's last id) was sent."""
+        """Marker that an email (an alert's entry id and its recipients, or `d` + a digest's
+        last id) was sent."""
         return f"{self.prefix}seen:email:{subscription}:{message}"
 
     def digest_claim(self, subscription: str, day: str) -> str:

@@ -4,6 +4,8 @@
     connection refused, timeout, dropped,    TransientError: retried with backoff, then
       a 4xx reply                              dead-lettered
     a 5xx reply (recipient, sender, data)    InputRejected: the server refuses it; dead-lettered
+    some recipients refused, others not      sent; `send` returns the refused ones (the
+                                               caller dead-letters a message to them)
     no STARTTLS offered, login refused       ConfigError: fix the settings; dead-lettered
 
 Messages are plain text only (article text is hostile: nothing in it is rendered as HTML).
@@ -70,8 +72,12 @@ def digest_message(
     return _message(subject, body + "\n", sender=sender, to=to, msg_id=f"{subscription}.d{last}")
 
 
-def send(message: EmailMessage, config: SmtpConfig) -> None:
-    """Hand one message to the SMTP server, or raise what the failure means (see above)."""
+def send(message: EmailMessage, config: SmtpConfig) -> dict[str, str]:
+    """Hand one message to the SMTP server, or raise what the failure means (see above).
+
+    Returns the recipients the server refused while accepting the message for others,
+    address -> its reply (empty when every recipient was accepted).
+    """
     where = f"smtp://{config.host}:{config.port}"
     try:
         with smtplib.SMTP(config.host, config.port, timeout=config.timeout) as smtp:
@@ -79,7 +85,7 @@ def send(message: EmailMessage, config: SmtpConfig) -> None:
                 smtp.starttls(context=ssl.create_default_context())
             if config.username:
                 smtp.login(config.username, config.password or "")
-            smtp.send_message(message)
+            refused = smtp.send_message(message)
     except smtplib.SMTPNotSupportedError as exc:
         raise ConfigError(f"the server does not offer STARTTLS: {exc}", input=where) from exc
     except smtplib.SMTPAuthenticationError as exc:
@@ -96,6 +102,7 @@ def send(message: EmailMessage, config: SmtpConfig) -> None:
         raise _by_code(exc.smtp_code, f"{exc.smtp_code} {_text(exc.smtp_error)}", where) from exc
     except (smtplib.SMTPException, OSError) as exc:  # refused, timed out, dropped
         raise TransientError(f"{type(exc).__name__}: {exc}", input=where) from exc
+    return {addr: f"{code} {_text(text)}" for addr, (code, text) in refused.items()}
 
 
 def _by_code(code: int, reason: str, where: str) -> TransientError | InputRejected:

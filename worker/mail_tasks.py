@@ -13,6 +13,7 @@ worker dies between the SMTP server's acceptance and the marker).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from collections.abc import Sequence
@@ -156,14 +157,16 @@ def deliver_email(
 ) -> bool:
     """Send one alert as one message; retry with backoff; dead-letter when hopeless."""
     ctx = self.ctx
-    marker = ctx.keys.seen_email(subscription, entry_id)
+    # Per recipients too: a dead letter re-sent to the ones refused is another message.
+    recipients = hashlib.sha256("\n".join(sorted(to)).encode("utf-8")).hexdigest()[:12]
+    marker = ctx.keys.seen_email(subscription, f"{entry_id}:{recipients}")
     if ctx.redis.exists(marker):  # a repeated task: sent already
         return False
     payload = {"subscription": subscription, "entry_id": entry_id, "to": to, "body": body}
     label = f"email {subscription} {entry_id} -> {', '.join(to)}"
     try:
         config = smtp_config(ctx.settings)
-        send(alert_message(json.loads(body), sender=config.sender, to=to), config)
+        refused = send(alert_message(json.loads(body), sender=config.sender, to=to), config)
     except (InputRejected, ConfigError) as exc:
         _failed(ctx, payload, label, exc.reason, type(exc).__name__)
         return False
@@ -171,6 +174,9 @@ def deliver_email(
         _retry_or_dead_letter(self, exc, payload, label)
         return False
     ctx.redis.set(marker, "1", ex=ctx.settings.seen_ttl_seconds)
+    if refused:  # sent to the others; a dead letter addressed to these alone
+        reason = "recipients refused: " + ", ".join(f"{a} ({r})" for a, r in refused.items())
+        _failed(ctx, {**payload, "to": list(refused)}, label, reason, "InputRejected")
     log.info("email_sent", subscription=subscription, entry_id=entry_id)
     return True
 
