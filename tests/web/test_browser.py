@@ -1,0 +1,135 @@
+"""The page in a real browser (headless Chromium) against `armswatch web` on a real Redis."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from tests.web.browser import ARGS, chromium_path
+from tests.web.conftest import HOSTILE_SENTENCE, HOSTILE_TITLE, WebServer, make_story
+
+pytestmark = pytest.mark.browser
+
+Ingest = Callable[..., int]
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    path, reason = chromium_path()
+    if path is None:
+        pytest.skip(f"browser tests skipped: {reason}")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=path, args=ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.problems = []  # console errors, CSP violations, dialogs: each one a failure
+    page.on("console", lambda m: m.type in ("error", "warning") and page.problems.append(m.text))
+    page.on("pageerror", lambda e: page.problems.append(str(e)))
+    page.on("dialog", lambda d: (page.problems.append(f"dialog: {d.message}"), d.dismiss()))
+    yield page
+    context.close()
+
+
+def _open(page: Any, url: str) -> None:
+    page.goto(url)
+    page.wait_for_selector("body[data-ready='1']")
+    page.wait_for_selector("#live.on")
+
+
+def _stories(page: Any) -> list[str]:
+    return page.eval_on_selector_all(
+        "#alerts > li:not([hidden])", "items => items.map(i => i.dataset.story)"
+    )
+
+
+def test_a_story_replayed_while_the_page_is_open_appears_without_reload(
+    web: WebServer, ingest: Ingest, page: Any
+) -> None:
+    ingest([make_story("before", title="Earlier drones", sentence="Iran sent drones to Russia.")])
+    _open(page, web.url)
+    assert _stories(page) == ["before"]
+    page.evaluate("window.sameDocument = true")
+    ingest([make_story("live", title="Missiles now", sentence="North Korea sent KN-23 missiles "
+                       "to Russia.", supplier="KP", system_class="missile")])  # fmt: skip
+    page.wait_for_selector("#alerts > li[data-story='live']")
+    assert page.evaluate("window.sameDocument") is True  # no reload happened
+    assert _stories(page) == ["live", "before"]
+    assert page.text_content("#alerts > li[data-story='live'] .title") == "Missiles now"
+    assert page.problems == []
+
+
+def test_filters_show_only_matching_alerts(web: WebServer, ingest: Ingest, page: Any) -> None:
+    ingest([make_story("d1", title="Drones one", sentence="Iran sent drones to Russia.")])
+    ingest([make_story("m1", title="Missiles one", sentence="North Korea sent missiles to "
+                       "Russia.", supplier="KP", system_class="missile")])  # fmt: skip
+    ingest([make_story("d2", title="Drones two", sentence="Iran sold drones to Sudan.",
+                       recipient="SD")])  # fmt: skip
+    _open(page, web.url)
+    assert _stories(page) == ["d2", "m1", "d1"]
+    page.fill("#f-supplier", "kp")
+    assert _stories(page) == ["m1"]
+    page.fill("#f-supplier", "")
+    page.select_option("#f-subscription", "drones")
+    assert _stories(page) == ["d2", "d1"]
+    page.fill("#f-recipient", "SD")
+    assert _stories(page) == ["d2"]
+    assert page.text_content("#alert-count") == "1 of 3"
+    page.fill("#f-recipient", "")
+    page.fill("#f-text", "TWO")
+    assert _stories(page) == ["d2"]
+    assert page.problems == []
+
+
+def _edges(page: Any) -> list[str]:
+    return sorted(page.evaluate("window.armswatchGraph.edges().map(e => e.id())"))
+
+
+def test_the_graph_has_the_expected_edges_and_grows_live(
+    web: WebServer, ingest: Ingest, page: Any
+) -> None:
+    ingest([make_story("g1", title="One", sentence="Iran sent drones to Russia.")])
+    ingest([make_story("g2", title="Two", sentence="Iran sent more drones to Russia.")])
+    _open(page, web.url + "/#graph")
+    page.wait_for_function("window.armswatchGraph !== undefined")
+    assert _edges(page) == ["IR>RU:drone"]
+    assert page.evaluate("window.armswatchGraph.getElementById('IR>RU:drone').data('count')") == 2
+    ingest([make_story("g3", title="Three", sentence="North Korea sent missiles to Russia.",
+                       supplier="KP", system_class="missile")])  # fmt: skip
+    page.wait_for_function("window.armswatchGraph.edges().length === 2")
+    assert _edges(page) == ["IR>RU:drone", "KP>RU:missile"]
+    assert sorted(page.evaluate("window.armswatchGraph.nodes().map(n => n.id())")) == [
+        "IR", "KP", "RU"]  # fmt: skip
+    assert page.problems == []
+
+
+def test_a_story_with_script_in_its_text_runs_nothing(
+    web: WebServer, ingest: Ingest, page: Any
+) -> None:
+    ingest([make_story("evil", title=HOSTILE_TITLE, sentence=HOSTILE_SENTENCE)])
+    _open(page, web.url)
+    # Also one that arrives live, through the event stream and the script's rendering.
+    ingest([make_story("evil2", title=HOSTILE_TITLE + " 2", sentence=HOSTILE_SENTENCE + " 2")])
+    page.wait_for_selector("#alerts > li[data-story='evil2']")
+    page.click("#tab-graph")
+    page.wait_for_function("window.armswatchGraph !== undefined")
+    assert page.evaluate("window.pwned") is None
+    assert page.text_content("#alerts > li[data-story='evil2'] .title") == " ".join(
+        (HOSTILE_TITLE + " 2").split()
+    )
+    assert page.query_selector_all("#alerts img") == []
+    page.goto(web.url + "/stories/evil")
+    assert page.evaluate("window.pwned") is None
+    assert page.text_content("#story-title") == HOSTILE_TITLE
+    assert page.text_content("#story-text mark").startswith(HOSTILE_SENTENCE)
+    assert page.query_selector_all("#story img, #story-text b") == []
+    assert page.problems == []
