@@ -14,6 +14,10 @@ EMAIL_GROUP = "email"
 DIGEST_GROUP = "email-digest"
 # Default consumer group of `armswatch subscribe`: one reading position per subscription.
 SUBSCRIBE_GROUP = "subscribe"
+# Consumer group on `tagged` that projects each story into the transfer ledger, and the one
+# on the ledger's change stream that turns changes into changes-only alerts.
+LEDGER_GROUP = "ledger"
+LEDGER_ALERTS_GROUP = "alerts"
 
 
 @dataclass(frozen=True)
@@ -123,6 +127,41 @@ class Keys:
     def sweep_lock(self) -> str:
         """Held by the beat sweeping the ledger, so that two beats do not both re-send."""
         return f"{self.prefix}lock:sweep"
+
+    # --- the transfer ledger (pipelines/ledger; not the ledger of sent messages above) ------
+
+    @property
+    def ledger_entries(self) -> str:
+        """Hash: transfer ledger entry id (IR:RU:drone:transfer[:SYSTEM]) -> its state (JSON)."""
+        return f"{self.prefix}ledger:entries"
+
+    @property
+    def ledger_applied(self) -> str:
+        """Set of the story ids already applied to the transfer ledger (applied once each)."""
+        return f"{self.prefix}ledger:applied"
+
+    def ledger_index(self, field: str, value: str) -> str:
+        """Set of entry ids by supplier, recipient, class, kind, status or level (pair/system)."""
+        return f"{self.prefix}ledger:by:{field}:{value}"
+
+    @property
+    def ledger_first_seen(self) -> str:
+        """Sorted set: entry id -> its first report date (epoch seconds)."""
+        return f"{self.prefix}ledger:first-seen"
+
+    @property
+    def ledger_last_seen(self) -> str:
+        """Sorted set: entry id -> its last report date (epoch seconds)."""
+        return f"{self.prefix}ledger:last-seen"
+
+    @property
+    def ledger_changes(self) -> str:
+        """Stream: one entry per applied story that changed the ledger, with its changes."""
+        return f"{self.prefix}ledger:changes"
+
+    def ledger_alerted(self, subscription: str) -> str:
+        """Set of the ledger changes a changes-only subscription has alerted."""
+        return f"{self.prefix}ledger:alerted:{subscription}"
 
     def feed_state(self, feed: str) -> str:
         """Hash of a feed's poll state: validators, last poll and error, failures, next poll."""

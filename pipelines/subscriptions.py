@@ -137,6 +137,9 @@ class Subscription(_Strict):
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
     match: Match = Match()
     deliver: Deliver | None = None
+    # Alert only when the transfer ledger changes in what the subscription matches (a new
+    # pair, a status advance, a denial that appears or goes), not for every story.
+    changes_only: bool = False
 
     @property
     def webhook(self) -> Webhook | None:
@@ -299,6 +302,9 @@ class Change(_Strict):
     transfer: str  # "IR -> RU drone"
     status: str
     before: tuple[str, ...] = ()  # the statuses alerted before for this transfer
+    # Changes-only alerts: the party denying or withdrawing, the transfer ledger entry.
+    by: str | None = None
+    entry: str | None = None
 
     @property
     def text(self) -> str:
@@ -306,9 +312,10 @@ class Change(_Strict):
             return f"new transfer {self.transfer} ({self.status})"
         if self.change == "new_status":
             return f"{self.transfer}: {', '.join(self.before)} -> {self.status}"
+        by = f" by {self.by}" if self.by else ""
         if self.change == "now_denied":
-            return f"{self.transfer} ({self.status}): now denied"
-        return f"{self.transfer} ({self.status}): no longer denied"
+            return f"{self.transfer} ({self.status}): now denied{by}"
+        return f"{self.transfer} ({self.status}): no longer denied{by}"
 
 
 # What was alerted before, per transfer key: status -> the `denied` values seen (empty when

@@ -34,6 +34,7 @@ from pipelines.record import STATUSES, SYSTEM_CLASSES, TOPICS, Source, Story, to
 from pipelines.subscription_store import SubscriptionStore
 from pipelines.subscriptions import load_subscriptions, validate_subscription
 
+from .cli_ledger import ledger
 from .feeds import Feed, load_feeds
 from .logging import configure_logging
 from .settings import Settings
@@ -741,6 +742,7 @@ _CLASSES = click.Choice(list(SYSTEM_CLASSES))
     help="One subscription in the subscriptions.yaml entry format (instead of options).",
 )
 @click.option("--replace", is_flag=True, help="Overwrite a stored subscription of that name.")
+@click.option("--changes-only", is_flag=True, help="Alert only when the transfer ledger changes.")
 @click.pass_obj
 def subscriptions_add(state: State, /, name: str, **options: Any) -> None:
     """Add subscription NAME; the worker picks it up without a restart."""
@@ -783,6 +785,8 @@ def _subscription_data(name: str, options: dict[str, Any]) -> dict[str, Any]:
     if options["exclude_denied"]:
         match["include_denied"] = False
     data: dict[str, Any] = {"name": name, "match": match}
+    if options["changes_only"]:
+        data["changes_only"] = True
     if options["webhook_url"] or options["secret_env"]:
         data["deliver"] = {
             "webhook": {"url": options["webhook_url"], "secret_env": options["secret_env"]}
@@ -951,6 +955,7 @@ def _follow(
 
 from .cli_web import web as _web  # noqa: E402 (after the group it joins)
 
+cli.add_command(ledger)  # the transfer ledger's commands (worker/cli_ledger.py)
 cli.add_command(_web)
 
 

@@ -112,6 +112,9 @@ class Settings(BaseSettings):
     # `armswatch subscribe` takes over alerts that another consumer of its group read and
     # left unacknowledged this long (that consumer is presumed dead).
     subscribe_reclaim_seconds: int = Field(default=300, ge=0)
+    # The transfer ledger's projection takes over tagged stories (and changes-only alerts
+    # their changes) that a dead process read and left unapplied this long.
+    ledger_reclaim_seconds: int = Field(default=60, ge=0)
 
     # Prometheus metrics served by `armswatch worker` (0: none). Loopback by default: a
     # container sets ARMSWATCH_METRICS_HOST=0.0.0.0 so that Prometheus can reach it.

@@ -36,6 +36,7 @@ from pipelines.errors import (
     TransientError,
 )
 from pipelines.keys import WEBHOOK_GROUP
+from pipelines.ledger import ledger_step
 from pipelines.pipeline import Result, process
 from pipelines.publish import dead_letter, publish
 from pipelines.record import Story, from_payload
@@ -149,6 +150,7 @@ def route_alerts(app: ArmswatchApp, stories: Sequence[Story]) -> list[Alert]:
         seen_ttl=ctx.settings.seen_ttl_seconds,
         webhook_group=WEBHOOK_GROUP,
     )
+    alerts += ledger_step(ctx, subscriptions)
     dispatch_webhooks(app, subscriptions)
     dispatch_email(app, subscriptions)
     return alerts

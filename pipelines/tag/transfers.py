@@ -79,6 +79,10 @@ _CONFIDENCE = {"syntax": 0.8, "origin": 0.72, "coref": 0.65, "catalogue": 0.6, "
 _MAX_EVIDENCE = 3
 
 
+# (supplier, recipient, class or None for any class) of a denied transfer.
+_Denied = tuple[str, str, str | None]
+
+
 @dataclass(frozen=True)
 class Candidate:
     supplier: str
@@ -94,6 +98,8 @@ class Candidate:
     # With a named supplier: the makers the text gives for the same weapons ("the UAE
     # supplied Chinese-made drones"), who are then not suppliers of them too.
     makers: frozenset[str] = frozenset()
+    # The parties to the transfer who deny it, when the denial names them.
+    denied_by: frozenset[str] = frozenset()
 
 
 @dataclass
@@ -139,13 +145,7 @@ class Extractor:
                 self._last = found
         candidates = _without_makers_of_brokered(candidates)
         denied = self._denials(candidates)
-        return merge(
-            _with_denied(c)
-            if c.status != "production"
-            and ((*_pair(c), c.system_class) in denied or (*_pair(c), None) in denied)
-            else c
-            for c in candidates
-        )
+        return merge(_with_denials(c, denied) for c in candidates)
 
     def _sentence(self, sent: Span, previous: list[Candidate]) -> list[Candidate]:
         out: list[Candidate] = []
@@ -1271,10 +1271,11 @@ class Extractor:
 
     # --- denials ----------------------------------------------------------------------
 
-    def _denials(self, candidates: list[Candidate]) -> set[tuple[str, str, str | None]]:
-        """(supplier, recipient, class) whose transfer a named party denies; class None: any
-        ("denied that Moscow was negotiating the S-400" leaves the Su-35 deal standing)."""
-        denied: set[tuple[str, str, str | None]] = set()
+    def _denials(self, candidates: list[Candidate]) -> dict[_Denied, frozenset[str]]:
+        """(supplier, recipient, class) whose transfer a named party denies -> the parties
+        who do; class None: any ("denied that Moscow was negotiating the S-400" leaves the
+        Su-35 deal standing)."""
+        denied: defaultdict[_Denied, frozenset[str]] = defaultdict(frozenset)
         sents = self.index.sentences
         pairs = {_pair(c) for c in candidates if c.status != "production"}
         for n, sent in enumerate(sents):
@@ -1293,7 +1294,8 @@ class Extractor:
                 if c.status == "production" or not ({c.supplier, c.recipient} & deniers):
                     continue
                 if c.sent.start == sent.start or c.sent.start in window:
-                    denied.add((*_pair(c), c.system_class))
+                    key = (*_pair(c), c.system_class)
+                    denied[key] |= deniers & {c.supplier, c.recipient}
             if clause:
                 # "denied supplying the Houthis with weapons": the pair named in the denial,
                 # for the kinds of weapon it names, if it names any.
@@ -1301,7 +1303,8 @@ class Extractor:
                                           if w.info.name}  # fmt: skip
                 for pair in pairs:
                     if set(pair) & deniers and set(pair) <= (mentioned | deniers):
-                        denied |= {(*pair, cls) for cls in (named or {None})}
+                        for cls in named or {None}:
+                            denied[(*pair, cls)] |= deniers & set(pair)
         return denied
 
     def _deniers(self, sent: Span) -> tuple[set[str], bool, bool]:
@@ -1443,9 +1446,14 @@ def _pair(c: Candidate) -> tuple[str, str]:
     return (c.supplier, c.recipient)
 
 
-def _with_denied(c: Candidate) -> Candidate:
+def _with_denials(c: Candidate, denied: dict[_Denied, frozenset[str]]) -> Candidate:
+    """The candidate, denied (and by whom) when a denial covers its class or any class."""
+    found = [denied.get((*_pair(c), cls)) for cls in (c.system_class, None)]
+    if c.status == "production" or all(by is None for by in found):
+        return c
+    by = c.denied_by.union(*(b for b in found if b))
     return Candidate(c.supplier, c.recipient, c.system_class, c.systems, c.status, c.confidence,
-                     c.sent, True, c.named, c.makers)  # fmt: skip
+                     c.sent, True, c.named, c.makers, by)  # fmt: skip
 
 
 def merge(candidates: Iterable[Candidate]) -> list[Transfer]:
@@ -1477,6 +1485,7 @@ def merge(candidates: Iterable[Candidate]) -> list[Transfer]:
                 systems=tuple(systems),
                 status=status,
                 denied=any(c.denied for c in group),
+                denied_by=tuple(sorted({p for c in group for p in c.denied_by})),
                 confidence=round(min(0.99, 1.0 - miss), 3),
                 evidence=tuple(sorted(evidence, key=lambda e: e.start)),
             )
