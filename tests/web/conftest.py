@@ -14,6 +14,7 @@ import uvicorn
 import yaml
 
 from pipelines.alerts import route
+from pipelines.ledger import project
 from pipelines.publish import publish
 from pipelines.record import Evidence, Source, Story, Transfer
 from pipelines.subscriptions import load_subscriptions
@@ -74,13 +75,15 @@ def web_settings(redis_url: str, config_dir: Path, tmp_path: Path) -> Settings:
 
 @pytest.fixture
 def ingest(web_settings: Settings, redis_client: redis.Redis) -> Callable[[Sequence[Story]], int]:
-    """Publish stories and route their alerts, as the pipeline does; returns alerts added."""
+    """Publish stories, route their alerts and apply them to the transfer ledger, as the
+    pipeline does; returns the alerts added."""
     subs = load_subscriptions(web_settings.config_dir)
 
     def run(stories: Sequence[Story]) -> int:
         keys = web_settings.keys
         publish(stories, client=redis_client, keys=keys, maxlen=1000, seen_ttl=600)
         alerts = route(stories, subs, client=redis_client, keys=keys, maxlen=1000, seen_ttl=600)
+        project(redis_client, keys, consumer="test", maxlen=1000)
         return len(alerts)
 
     return run

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -38,6 +39,15 @@ def page(browser: Any) -> Iterator[Any]:
     page.on("dialog", lambda d: (page.problems.append(f"dialog: {d.message}"), d.dismiss()))
     yield page
     context.close()
+
+
+def _wait(page: Any, expression: str) -> None:
+    """Until `expression` is true in the page (polled from here: Playwright's own polling
+    evaluates a string, which the page's CSP refuses, as it should)."""
+    deadline = time.monotonic() + 20
+    while not page.evaluate(expression):
+        assert time.monotonic() < deadline, f"still false after 20 s: {expression}"
+        page.wait_for_timeout(50)
 
 
 def _open(page: Any, url: str) -> None:
@@ -100,12 +110,12 @@ def test_the_graph_has_the_expected_edges_and_grows_live(
     ingest([make_story("g1", title="One", sentence="Iran sent drones to Russia.")])
     ingest([make_story("g2", title="Two", sentence="Iran sent more drones to Russia.")])
     _open(page, web.url + "/#graph")
-    page.wait_for_function("window.armswatchGraph !== undefined")
+    _wait(page, "window.armswatchGraph !== undefined")
     assert _edges(page) == ["IR>RU:drone"]
     assert page.evaluate("window.armswatchGraph.getElementById('IR>RU:drone').data('count')") == 2
     ingest([make_story("g3", title="Three", sentence="North Korea sent missiles to Russia.",
                        supplier="KP", system_class="missile")])  # fmt: skip
-    page.wait_for_function("window.armswatchGraph.edges().length === 2")
+    _wait(page, "window.armswatchGraph.edges().length === 2")
     assert _edges(page) == ["IR>RU:drone", "KP>RU:missile"]
     assert sorted(page.evaluate("window.armswatchGraph.nodes().map(n => n.id())")) == [
         "IR", "KP", "RU"]  # fmt: skip
@@ -121,7 +131,7 @@ def test_a_story_with_script_in_its_text_runs_nothing(
     ingest([make_story("evil2", title=HOSTILE_TITLE + " 2", sentence=HOSTILE_SENTENCE + " 2")])
     page.wait_for_selector("#alerts > li[data-story='evil2']")
     page.click("#tab-graph")
-    page.wait_for_function("window.armswatchGraph !== undefined")
+    _wait(page, "window.armswatchGraph !== undefined")
     assert page.evaluate("window.pwned") is None
     assert page.text_content("#alerts > li[data-story='evil2'] .title") == " ".join(
         (HOSTILE_TITLE + " 2").split()
@@ -132,4 +142,38 @@ def test_a_story_with_script_in_its_text_runs_nothing(
     assert page.text_content("#story-title") == HOSTILE_TITLE
     assert page.text_content("#story-text mark").startswith(HOSTILE_SENTENCE)
     assert page.query_selector_all("#story img, #story-text b") == []
+    assert page.problems == []
+
+
+def _ledger(page: Any) -> list[str]:
+    return page.eval_on_selector_all(
+        "#ledger tr.entry",
+        "rows => rows.map(r => r.cells[0].textContent + '>' + "
+        "r.cells[1].textContent + ':' + r.cells[2].textContent + ':' + r.cells[5].textContent)",
+    )
+
+
+def test_the_ledger_table_filters_shows_timelines_and_updates_live(
+    web: WebServer, ingest: Ingest, page: Any
+) -> None:
+    ingest([make_story("t1", title="Talks", sentence="Iran offered drones to Russia.",
+                       status="sought")])  # fmt: skip
+    ingest([make_story("t2", title="Sent", sentence="Iran delivered drones to Russia.")])
+    _open(page, web.url + "/#ledger")
+    page.wait_for_selector("#ledger tr.entry")
+    assert _ledger(page) == ["IR>RU:drone:delivered"]
+    ingest([make_story("t3", title="Missiles", sentence="North Korea sent missiles to Russia.",
+                       supplier="KP", system_class="missile")])  # fmt: skip
+    _wait(page, "document.querySelectorAll('#ledger tr.entry').length === 2")
+    assert _ledger(page) == ["KP>RU:missile:delivered", "IR>RU:drone:delivered"]
+    page.fill("#l-supplier", "IR")
+    _wait(page, "document.querySelectorAll('#ledger tr.entry').length === 1")
+    assert _ledger(page) == ["IR>RU:drone:delivered"]
+    page.click("#ledger tr.entry")
+    steps = page.eval_on_selector_all(
+        "#ledger tr.detail:not([hidden]) .timeline li",
+        "items => items.map(i => i.querySelector('.status').textContent + ' ' + "
+        "i.querySelector('a').textContent)",
+    )
+    assert steps == ["sought t1", "delivered t2"]
     assert page.problems == []

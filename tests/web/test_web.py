@@ -150,3 +150,34 @@ def test_beyond_loopback_a_token_is_required(web_settings: Settings) -> None:
             opened = browser.get(f"{server.url}/?token={token}")
             assert opened.status_code == 200 and "HttpOnly" in opened.headers["set-cookie"]
             assert browser.get(server.url + "/api/alerts").status_code == 200
+
+
+def test_the_ledger_table_graph_and_its_live_changes(web: WebServer, ingest: Ingest) -> None:
+    ingest([make_story("l1", title="Talks", sentence="Iran offered drones to Russia.",
+                       status="sought")])  # fmt: skip
+    first = httpx.get(web.url + "/api/alerts").json()
+    with httpx.stream("GET", f"{web.url}/events", params={"cursor": first["cursor"]},
+                      timeout=20) as response:  # fmt: skip
+        ingest([make_story("l2", title="Delivered", sentence="Iran delivered drones to Russia.")])
+        ingest([make_story("l3", title="Missiles", sentence="North Korea sent missiles to Russia.",
+                           supplier="KP", system_class="missile")])  # fmt: skip
+        kinds = [e["event"] for _, e in zip(range(4), _events(response), strict=False)]
+    assert sorted(kinds) == ["alert", "alert", "ledger", "ledger"]
+    rows = httpx.get(web.url + "/api/ledger").json()["entries"]
+    assert [(r["supplier"], r["recipient"], r["system_class"], r["status"]) for r in rows] == [
+        ("KP", "RU", "missile", "delivered"),
+        ("IR", "RU", "drone", "delivered"),
+    ]
+    drone = rows[1]
+    assert drone["stories"] == 2 and "record" not in drone
+    assert [(h["status"], h["story"]) for h in drone["history"]] == [
+        ("sought", "l1"),
+        ("delivered", "l2"),
+    ]
+    only = httpx.get(web.url + "/api/ledger", params={"supplier": "kp"}).json()["entries"]
+    assert [r["supplier"] for r in only] == ["KP"]
+    assert httpx.get(web.url + "/api/ledger", params={"status": "sought"}).json()["entries"] == []
+    graph = httpx.get(web.url + "/api/graph").json()
+    assert [(e["id"], e["count"]) for e in graph["edges"]] == [("IR>RU:drone", 2),
+                                                               ("KP>RU:missile", 1)]  # fmt: skip
+    assert [n["id"] for n in graph["nodes"]] == ["IR", "KP", "RU"]

@@ -40,7 +40,7 @@ from pipelines.keys import Keys, as_text
 
 from .atom import atom_feed
 from .data import Cursor, Reader, format_cursor, names_of, parse_cursor, stream_reads
-from .ledger_view import FILTERS, LedgerView, graph, graph_from_alerts
+from .ledger_view import FILTERS, LedgerView, graph
 from .security import Guard
 from .story import paragraphs
 
@@ -85,7 +85,6 @@ def index(request: Request) -> Response:
     return web.render(
         "index.html",
         subscriptions=web.reader.subscription_names(),
-        ledger=web.ledger.available(),
         filters=FILTERS,
     )
 
@@ -93,28 +92,21 @@ def index(request: Request) -> Response:
 def api_alerts(request: Request) -> Response:
     web = _web(request)
     alerts, cursor = web.reader.recent(limit=web.recent)
-    ledger = web.ledger.change_stream()
-    if ledger:
-        last: Any = web.reader.client.xrevrange(ledger, count=1)
-        cursor[LEDGER_CURSOR] = as_text(last[0][0]) if last else "0-0"
+    last: Any = web.reader.client.xrevrange(web.ledger.change_stream(), count=1)
+    cursor[LEDGER_CURSOR] = as_text(last[0][0]) if last else "0-0"
     return JSONResponse({"alerts": alerts, "cursor": format_cursor(cursor)})
 
 
+def _filters(request: Request) -> dict[str, str]:
+    return {k: request.query_params.get(k, "") for k in FILTERS}
+
+
 def api_ledger(request: Request) -> Response:
-    web = _web(request)
-    if not web.ledger.available():
-        return JSONResponse({"available": False, "entries": []})
-    filters = {k: request.query_params.get(k, "") for k in FILTERS}
-    return JSONResponse({"available": True, "entries": web.ledger.entries(filters)})
+    return JSONResponse({"entries": _web(request).ledger.entries(_filters(request))})
 
 
 def api_graph(request: Request) -> Response:
-    web = _web(request)
-    if web.ledger.available():
-        filters = {k: request.query_params.get(k, "") for k in FILTERS}
-        return JSONResponse({"source": "ledger", **graph(web.ledger.entries(filters))})
-    alerts, _ = web.reader.recent(limit=web.recent)
-    return JSONResponse({"source": "alerts", **graph_from_alerts(alerts)})
+    return JSONResponse(graph(_web(request).ledger.entries(_filters(request), limit=5000)))
 
 
 def story(request: Request) -> Response:
@@ -160,18 +152,18 @@ async def _event_stream(web: Web, cursor: Cursor) -> AsyncIterator[ServerSentEve
     position after it, so a reconnecting browser resumes exactly there."""
     cursor = dict(cursor)
     ledger = web.ledger.change_stream()
-    if ledger and LEDGER_CURSOR not in cursor:  # from now on: the table was just loaded
+    if LEDGER_CURSOR not in cursor:  # from now on: the table was just loaded
         last: Any = await web.aclient.xrevrange(ledger, count=1)
         cursor[LEDGER_CURSOR] = as_text(last[0][0]) if last else "0-0"
     while True:
         names = await anyio.to_thread.run_sync(web.reader.subscription_names)
-        streams = stream_reads(web.keys, names, cursor)
-        if ledger:
-            streams[ledger] = cursor[LEDGER_CURSOR]
-        if not streams:
-            await anyio.sleep(web.block_ms / 1000)
-            continue
-        reply: Any = await web.aclient.xread(streams, count=100, block=web.block_ms)  # type: ignore[arg-type]
+        streams = {**stream_reads(web.keys, names, cursor), ledger: cursor[LEDGER_CURSOR]}
+        try:
+            reply: Any = await web.aclient.xread(streams, count=100, block=web.block_ms)
+        except (redis.ConnectionError, redis.TimeoutError):
+            # Redis restarting: keep the browser's connection and try again shortly.
+            await anyio.sleep(1)
+            continue  # type: ignore[arg-type]
         by_key = names_of(web.keys, [as_text(k) for k, _ in reply or []])
         for key, entries in reply or []:
             key = as_text(key)
@@ -179,7 +171,11 @@ async def _event_stream(web: Web, cursor: Cursor) -> AsyncIterator[ServerSentEve
                 entry_id = as_text(entry_id)
                 if key == ledger:
                     cursor[LEDGER_CURSOR] = entry_id
-                    data = {as_text(k): as_text(v) for k, v in fields.items()}
+                    # Which story changed what; not its record (the page reloads the table).
+                    data = {
+                        "story_id": as_text(fields.get("story_id")),
+                        "changes": json.loads(as_text(fields.get("changes") or "[]")),
+                    }
                     yield ServerSentEvent(
                         json.dumps(data), event="ledger", id=format_cursor(cursor)
                     )
@@ -205,7 +201,10 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        aclient = aioredis.Redis.from_url(redis_url, decode_responses=True)
+        # Reads block for `block_ms`: the socket must wait longer than that.
+        aclient = aioredis.Redis.from_url(
+            redis_url, decode_responses=True, socket_timeout=block_ms / 1000 + 10
+        )
         app.state.web = Web(
             reader, LedgerView(client, keys), aclient, keys, recent, block_ms, templates()
         )

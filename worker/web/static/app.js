@@ -5,7 +5,6 @@
 
 (function () {
   const CLASSES = 6;
-  let graphSource = "alerts";
   let cy = null;
 
   function el(tag, attrs, children) {
@@ -108,7 +107,6 @@
       const a = JSON.parse(event.data);
       addAlert(a, true);
       filterAlerts();
-      if (graphSource === "alerts") addEdges(a.transfers);
     });
     source.addEventListener("ledger", () => {
       scheduleLedgerReload();
@@ -120,7 +118,7 @@
     clearTimeout(ledgerTimer);
     ledgerTimer = setTimeout(() => {
       if (!document.getElementById("view-ledger").hidden) loadLedger();
-      if (graphSource === "ledger") loadGraph();
+      if (cy) loadGraph();
     }, 300);
   }
 
@@ -133,29 +131,38 @@
     return params.toString();
   }
 
+  function storyLink(id) {
+    return el("a", { href: "/stories/" + encodeURIComponent(id), text: String(id) });
+  }
+
+  // Each status the entry reached, in order; one reported after a more advanced one is
+  // marked "behind" (the entry's status never goes back).
   function timeline(entry) {
-    const steps = (entry.history || []).map((h) => el("li", {}, [
-      el("time", { text: String(h.at || h.time || h.seen || "") }),
-      el("span", { class: "status status-" + String(h.status || ""), text: String(h.status || "") }),
-      h.denied ? el("span", { class: "denied", text: "denied" }) : el("span"),
-      el("span", { class: "story-ref", text: String(h.story || h.story_id || "") }),
-    ]));
+    const steps = (entry.history || []).map((h) => {
+      const step = el("li", { class: h.behind ? "behind" : "" }, [
+        el("span", { class: "status status-" + h.status, text: h.status }),
+        el("time", { text: String(h.date || "") }),
+        storyLink(h.story),
+      ]);
+      if (h.evidence) step.title = String(h.evidence);
+      return step;
+    });
     return el("ol", { class: "timeline" }, steps);
   }
 
   function ledgerRow(entry) {
     const cell = (value) => el("td", { text: value == null ? "" : String(value) });
-    const stories = entry.stories || [];
-    const row = el("tr", { class: "entry" }, [
-      cell(entry.supplier), cell(entry.recipient), cell(entry.system_class),
+    const row = el("tr", { class: "entry", "data-id": entry.id }, [
+      cell(entry.supplier), cell(entry.recipient), cell(entry.system_class), cell(entry.kind),
       cell((entry.systems || []).join(", ")),
       el("td", {}, [el("span", { class: "status status-" + entry.status, text: String(entry.status) })]),
-      cell(entry.denied ? "denied" : ""), cell(entry.first_seen), cell(entry.last_seen),
-      cell(stories.length),
+      cell((entry.denied_by || []).join(", ")), cell(entry.first_seen), cell(entry.last_seen),
+      cell(entry.stories), cell(entry.sources),
     ]);
-    const links = stories.slice(0, 20).map((id) => el("a", { href: "/stories/" + encodeURIComponent(id), text: String(id) }));
+    const evidence = (entry.history || []).filter((h) => h.evidence).slice(-1)
+      .map((h) => el("blockquote", { text: String(h.evidence) }));
     const detail = el("tr", { class: "detail", hidden: true }, [
-      el("td", { colSpan: 9 }, [timeline(entry), el("div", { class: "stories" }, links)]),
+      el("td", { colSpan: 11 }, [timeline(entry), ...evidence]),
     ]);
     row.addEventListener("click", () => { detail.hidden = !detail.hidden; });
     return [row, detail];
@@ -163,7 +170,6 @@
 
   async function loadLedger() {
     const table = document.querySelector("#ledger tbody");
-    if (!table) return;
     const response = await fetch("/api/ledger?" + ledgerQuery());
     const data = await response.json();
     table.replaceChildren(...data.entries.flatMap(ledgerRow));
@@ -176,29 +182,9 @@
       count: e.count || 1, cls: e.system_class };
   }
 
-  function addEdges(transfers) {
-    if (!cy) return;
-    for (const t of transfers) {
-      for (const id of [t.supplier, t.recipient]) {
-        if (cy.getElementById(id).empty()) cy.add({ group: "nodes", data: { id: id, label: id } });
-      }
-      const id = t.supplier + ">" + t.recipient + ":" + t.system_class;
-      const edge = cy.getElementById(id);
-      if (edge.empty()) {
-        cy.add({ group: "edges", data: edgeData({ id: id, source: t.supplier, target: t.recipient, system_class: t.system_class }) });
-      } else {
-        edge.data("count", edge.data("count") + 1);
-      }
-    }
-    cy.layout({ name: "circle", animate: false }).run();
-  }
-
   async function loadGraph() {
     const response = await fetch("/api/graph");
     const data = await response.json();
-    graphSource = data.source;
-    document.getElementById("graph-source").textContent =
-      data.source === "ledger" ? "From the transfer ledger." : "From the transfers of the recent alerts.";
     const elements = [
       ...data.nodes.map((n) => ({ group: "nodes", data: { id: n.id, label: n.id } })),
       ...data.edges.map((e) => ({ group: "edges", data: edgeData(e) })),
@@ -232,10 +218,8 @@
     form.addEventListener("input", filterAlerts);
     form.addEventListener("submit", (e) => e.preventDefault());
     const ledgerForm = document.getElementById("ledger-filters");
-    if (ledgerForm) {
-      ledgerForm.addEventListener("input", scheduleLedgerReload);
-      ledgerForm.addEventListener("submit", (e) => e.preventDefault());
-    }
+    ledgerForm.addEventListener("input", scheduleLedgerReload);
+    ledgerForm.addEventListener("submit", (e) => e.preventDefault());
     const response = await fetch("/api/alerts");
     const data = await response.json();
     for (const a of data.alerts) addAlert(a, false);
