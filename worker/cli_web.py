@@ -34,11 +34,11 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def access_token(host: str, configured: str | None) -> str | None:
+def access_token(host: str, configured: str | None, *, unsafe_no_token: bool = False) -> str | None:
     """The token the page requires: none on loopback unless set; a ConfigError when it is
-    needed and missing, or unfit for a cookie."""
-    if configured is None:
-        if is_loopback(host):
+    needed and missing, or unfit for a cookie. An empty token is no token."""
+    if not configured:
+        if is_loopback(host) or unsafe_no_token:
             return None
         raise ConfigError(
             f"serving on {host} (beyond loopback) needs an access token: set ARMSWATCH_WEB_TOKEN"
@@ -74,8 +74,16 @@ def build_app(settings: Any, url: str, *, token: str | None) -> Any:
     default=None,
     help="Read the access token from this environment variable [ARMSWATCH_WEB_TOKEN].",
 )
+@click.option(
+    "--unsafe-no-token",
+    is_flag=True,
+    help="Serve beyond loopback without a token: only where something else limits who can "
+    "connect (compose publishes the port on the host's loopback).",
+)
 @click.pass_obj
-def web(state: Any, host: str | None, port: int | None, token_env: str | None) -> None:
+def web(
+    state: Any, host: str | None, port: int | None, token_env: str | None, unsafe_no_token: bool
+) -> None:
     """Serve the analyst's page: live alerts, the ledger, the graph, stories, Atom feeds."""
     import uvicorn
 
@@ -88,7 +96,7 @@ def web(state: Any, host: str | None, port: int | None, token_env: str | None) -
     if configured is None and settings.web_token is not None:
         configured = settings.web_token.get_secret_value()
     try:
-        token = access_token(host, configured)
+        token = access_token(host, configured, unsafe_no_token=unsafe_no_token)
         with redis_url(settings.redis_url, settings.data_dir) as url:
             app = build_app(settings, url, token=token)
             click.echo(

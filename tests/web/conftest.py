@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import pytest
 import redis
-import uvicorn
 import yaml
 
 from pipelines.alerts import route
@@ -20,6 +16,7 @@ from pipelines.record import Evidence, Source, Story, Transfer
 from pipelines.subscriptions import load_subscriptions
 from worker.cli_web import build_app
 from worker.settings import Settings
+from worker.web.server import ThreadedServer
 
 # Markup and script in every field an article controls: none of it may run or render.
 HOSTILE_TITLE = '<script>window.pwned="title"</script>Drones <img src=x onerror="window.pwned=1">'
@@ -89,45 +86,12 @@ def ingest(web_settings: Settings, redis_client: redis.Redis) -> Callable[[Seque
     return run
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class WebServer:
-    """uvicorn serving the page in a thread, on a free loopback port."""
+class WebServer(ThreadedServer):
+    """The page for these settings, served from a thread on a free loopback port."""
 
     def __init__(self, settings: Settings, *, token: str | None) -> None:
         assert settings.redis_url
-        app = build_app(settings, settings.redis_url, token=token)
-        self.port = _free_port()
-        config = uvicorn.Config(
-            app,
-            host="127.0.0.1",
-            port=self.port,
-            log_level="warning",
-            ws="none",
-            timeout_graceful_shutdown=1,
-        )
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def __enter__(self) -> WebServer:
-        self.thread.start()
-        deadline = time.monotonic() + 20
-        while not self.server.started:
-            assert time.monotonic() < deadline, "the web server did not start"
-            time.sleep(0.02)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=15)
+        super().__init__(build_app(settings, settings.redis_url, token=token))
 
 
 @pytest.fixture

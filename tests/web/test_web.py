@@ -137,11 +137,15 @@ def test_beyond_loopback_a_token_is_required(web_settings: Settings) -> None:
     assert access_token("::1", None) is None
     with pytest.raises(ConfigError, match="needs an access token"):
         access_token("0.0.0.0", None)
+    with pytest.raises(ConfigError, match="needs an access token"):
+        access_token("192.0.2.1", "")  # an empty variable is no token
+    assert access_token("0.0.0.0", None, unsafe_no_token=True) is None
     with pytest.raises(ConfigError, match="16-256 characters"):
         access_token("0.0.0.0", "short; bad")
     token = "t0ken-for-the-tests-only"
     with WebServer(web_settings, token=token) as server:
         assert httpx.get(server.url + "/api/alerts").status_code == 401
+        assert httpx.get(server.url + "/healthz").status_code == 200  # says only "ok"
         assert httpx.get(server.url + "/api/alerts?token=wrong-token-value").status_code == 401
         bearer = {"authorization": f"Bearer {token}"}
         assert httpx.get(server.url + "/api/alerts", headers=bearer).status_code == 200

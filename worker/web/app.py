@@ -157,13 +157,16 @@ async def _event_stream(web: Web, cursor: Cursor) -> AsyncIterator[ServerSentEve
         cursor[LEDGER_CURSOR] = as_text(last[0][0]) if last else "0-0"
     while True:
         names = await anyio.to_thread.run_sync(web.reader.subscription_names)
-        streams = {**stream_reads(web.keys, names, cursor), ledger: cursor[LEDGER_CURSOR]}
+        streams: dict[Any, Any] = {
+            **stream_reads(web.keys, names, cursor),
+            ledger: cursor[LEDGER_CURSOR],
+        }
         try:
             reply: Any = await web.aclient.xread(streams, count=100, block=web.block_ms)
         except (redis.ConnectionError, redis.TimeoutError):
             # Redis restarting: keep the browser's connection and try again shortly.
             await anyio.sleep(1)
-            continue  # type: ignore[arg-type]
+            continue
         by_key = names_of(web.keys, [as_text(k) for k, _ in reply or []])
         for key, entries in reply or []:
             key = as_text(key)

@@ -38,7 +38,14 @@ class LedgerView:
         for actor in ("supplier", "recipient"):  # states are upper-case codes, groups slugs
             if actor in given and len(given[actor]) == 2:
                 given[actor] = given[actor].upper()
-        rows = query_entries(self.client, self.keys, **given)
+        rows = query_entries(
+            self.client,
+            self.keys,
+            supplier=given.get("supplier"),
+            recipient=given.get("recipient"),
+            system_class=given.get("system_class"),
+            status=given.get("status"),
+        )
         return [{k: r.get(k) for k in _SHOWN} for r in rows[:limit]]
 
 

@@ -29,6 +29,8 @@ HEADERS = {
 }
 TOKEN_COOKIE = "armswatch_token"  # noqa: S105 (the cookie's name, not a secret)
 _READ_ONLY = frozenset({"GET", "HEAD"})
+# The health check says only whether Redis answers: no token, so a container check needs none.
+_OPEN = frozenset({"/healthz"})
 
 
 def _presented(scope: Scope) -> tuple[str | None, bool]:
@@ -64,7 +66,11 @@ class Guard:
         """A 405 for anything but reading, a 401 without the right token; else None."""
         if scope["method"] not in _READ_ONLY:
             status, text, extra = 405, "read-only: only GET and HEAD", {"allow": "GET, HEAD"}
-        elif self.token is not None and not _matches(_presented(scope)[0], self.token):
+        elif (
+            self.token is not None
+            and scope["path"] not in _OPEN
+            and not _matches(_presented(scope)[0], self.token)
+        ):
             status, text, extra = 401, "an access token is required", {"www-authenticate": "Bearer"}
         else:
             return None

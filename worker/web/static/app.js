@@ -131,6 +131,11 @@
     return params.toString();
   }
 
+  // A report date (2026-12-07T10:21:46Z) to the minute, as the table shows it.
+  function when(date) {
+    return String(date || "").replace("T", " ").replace(/:\d\dZ$/, "");
+  }
+
   function storyLink(id) {
     return el("a", { href: "/stories/" + encodeURIComponent(id), text: String(id) });
   }
@@ -141,7 +146,7 @@
     const steps = (entry.history || []).map((h) => {
       const step = el("li", { class: h.behind ? "behind" : "" }, [
         el("span", { class: "status status-" + h.status, text: h.status }),
-        el("time", { text: String(h.date || "") }),
+        el("time", { text: when(h.date) }),
         storyLink(h.story),
       ]);
       if (h.evidence) step.title = String(h.evidence);
@@ -156,7 +161,7 @@
       cell(entry.supplier), cell(entry.recipient), cell(entry.system_class), cell(entry.kind),
       cell((entry.systems || []).join(", ")),
       el("td", {}, [el("span", { class: "status status-" + entry.status, text: String(entry.status) })]),
-      cell((entry.denied_by || []).join(", ")), cell(entry.first_seen), cell(entry.last_seen),
+      cell((entry.denied_by || []).join(", ")), cell(when(entry.first_seen)), cell(when(entry.last_seen)),
       cell(entry.stories), cell(entry.sources),
     ]);
     const evidence = (entry.history || []).filter((h) => h.evidence).slice(-1)
@@ -192,7 +197,9 @@
     cy = cytoscape({
       container: document.getElementById("graph"),
       elements: elements,
-      layout: { name: "circle", animate: false },
+      // The busiest actors in the middle, the rest in rings around them (deterministic).
+      layout: { name: "concentric", animate: false, minNodeSpacing: 50,
+        concentric: (node) => node.degree(), levelWidth: () => 2 },
       style: [
         { selector: "node", style: { label: "data(label)", "background-color": "#3b5b7a", color: "#fff",
           "text-valign": "center", "font-size": 12, width: 42, height: 42 } },
