@@ -91,6 +91,12 @@ def dispatch_email(app: ArmswatchApp, subscriptions: Sequence[Subscription]) -> 
     return sent
 
 
+def beat_digests(app: ArmswatchApp) -> list[str]:
+    """The beat's look for due digests (a day without new alerts still gets its digest)."""
+    ctx = app.armswatch
+    return enqueue_due_digests(app, ctx.subscriptions.current(ctx.redis), now=time.time())
+
+
 def enqueue_due_digests(
     app: ArmswatchApp, subscriptions: Sequence[Subscription], *, now: float
 ) -> list[str]:
