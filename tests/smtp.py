@@ -11,6 +11,7 @@ from email.message import EmailMessage
 from typing import Any
 
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
 
 
 @dataclass
@@ -21,6 +22,19 @@ class Mailbox:
     envelopes: list[tuple[str, list[str]]] = field(default_factory=list)
     refuse: dict[str, str] = field(default_factory=dict)
     port: int = 0
+    # With a login, the server asks for it (over plain SMTP: a test server on loopback).
+    login: tuple[str, str] | None = None
+    logins: list[str] = field(default_factory=list)
+
+    def authenticate(self, server: Any, session: Any, envelope: Any, mechanism: str,
+                     data: Any) -> AuthResult:  # fmt: skip
+        ok = isinstance(data, LoginPassword) and self.login == (
+            data.login.decode(),
+            data.password.decode(),
+        )
+        if isinstance(data, LoginPassword):
+            self.logins.append(data.login.decode())
+        return AuthResult(success=ok)
 
     async def handle_RCPT(
         self, server: Any, session: Any, envelope: Any, address: str, options: Any
@@ -45,10 +59,14 @@ def _free_port() -> int:
 
 
 @contextmanager
-def smtp_server() -> Iterator[Mailbox]:
-    """An SMTP server on 127.0.0.1 (no STARTTLS, no login) for the duration of the block."""
-    box = Mailbox(port=_free_port())
-    controller = Controller(box, hostname="127.0.0.1", port=box.port)
+def smtp_server(login: tuple[str, str] | None = None) -> Iterator[Mailbox]:
+    """An SMTP server on 127.0.0.1 (no STARTTLS; a login only when given) for the block."""
+    box = Mailbox(port=_free_port(), login=login)
+    auth: dict[str, Any] = {}
+    if login:
+        # Login offered, not required (aiosmtpd warns about requiring it without TLS).
+        auth = {"authenticator": box.authenticate, "auth_require_tls": False}
+    controller = Controller(box, hostname="127.0.0.1", port=box.port, **auth)
     controller.start()
     try:
         yield box

@@ -128,8 +128,9 @@ class Settings(BaseSettings):
     web_token: SecretStr | None = None
     # How many alerts the page and each Atom feed show when opened.
     web_recent_alerts: int = Field(default=50, ge=1, le=1000)
-    # The story view looks for a story this far back in `tagged` (entries, newest first).
-    web_story_scan: int = Field(default=20_000, ge=100)
+    # A story opened from an alert is read from that alert's entry; one opened from the
+    # ledger is looked for this far back in `tagged` (entries, newest first: a scan).
+    web_story_scan: int = Field(default=5_000, ge=100)
 
     # Email alerts (a subscription's `deliver.email`): the SMTP server, from the environment
     # (ARMSWATCH_SMTP_HOST, ..._PORT, ..._STARTTLS, ..._USERNAME, ..._PASSWORD, ..._FROM).

@@ -142,3 +142,10 @@ def test_no_server_is_transient_and_no_starttls_is_a_configuration_error() -> No
             )
     with pytest.raises(TransientError, match="ConnectionRefusedError"):
         send(alert_message(_alert(), sender="a@x.org", to=["d@x.org"]), _config(port))
+
+
+def test_credentials_from_the_settings_log_in() -> None:
+    with smtp_server(login=("armswatch", "s3cret")) as box:
+        message = alert_message(_alert(), sender="a@x.org", to=["d@x.org"])
+        send(message, _config(box.port, username="armswatch", password="s3cret"))
+    assert len(box.messages) == 1 and box.logins == ["armswatch"]

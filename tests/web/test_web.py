@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator
 import feedparser
 import httpx
 import pytest
+import redis
 
 from pipelines.errors import ConfigError
 from tests.web.conftest import HOSTILE_SENTENCE, HOSTILE_TITLE, WebServer, make_story
@@ -185,3 +186,23 @@ def test_the_ledger_table_graph_and_its_live_changes(web: WebServer, ingest: Ing
     assert [(e["id"], e["count"]) for e in graph["edges"]] == [("IR>RU:drone", 2),
                                                                ("KP>RU:missile", 1)]  # fmt: skip
     assert [n["id"] for n in graph["nodes"]] == ["IR", "KP", "RU"]
+
+
+def test_a_story_is_read_from_the_alert_its_link_names(
+    web: WebServer, ingest: Ingest, redis_client: redis.Redis
+) -> None:
+    ingest([make_story("s1", title="Kept in the alert", sentence="Iran sent drones to Russia.")])
+    ingest(
+        [make_story("s2", title="Another", sentence="Iran sold drones to Sudan.", recipient="SD")]
+    )
+    alerts = {a["story_id"]: a for a in httpx.get(web.url + "/api/alerts").json()["alerts"]}
+    redis_client.delete("armswatch:tagged")  # trimmed away: only the alert streams hold them
+    hint = f"drones={alerts['s1']['entry_id']}"
+    page = httpx.get(web.url + "/stories/s1", params={"alert": hint})
+    assert page.status_code == 200 and "Kept in the alert" in page.text
+    # A hint naming another story's entry is not believed; the streams are searched instead.
+    wrong = f"drones={alerts['s2']['entry_id']}"
+    page = httpx.get(web.url + "/stories/s1", params={"alert": wrong})
+    assert page.status_code == 200 and "Kept in the alert" in page.text
+    assert httpx.get(web.url + "/stories/gone", params={"alert": hint}).status_code == 404
+    assert httpx.get(web.url + "/stories/bad id!", params={"alert": "x=y"}).status_code == 404

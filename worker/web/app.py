@@ -111,7 +111,8 @@ def api_graph(request: Request) -> Response:
 
 def story(request: Request) -> Response:
     web = _web(request)
-    record = web.reader.find_story(request.path_params["story_id"])
+    hint = request.query_params.get("alert", "")
+    record = web.reader.find_story(request.path_params["story_id"], hint=hint)
     if record is None:
         return web.render("missing.html", status=404, story_id=request.path_params["story_id"])
     transfers = list(record.get("transfers") or [])

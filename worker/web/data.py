@@ -82,20 +82,31 @@ class Reader:
         found.sort(key=lambda a: _order(a["entry_id"]), reverse=True)
         return [summary(a) for a in found[:limit]], cursor
 
-    def find_story(self, story_id: str) -> dict[str, Any] | None:
-        """The newest record of a story in `tagged`, else in an alert stream; None if gone."""
+    def find_story(self, story_id: str, *, hint: str = "") -> dict[str, Any] | None:
+        """The record of a story: from the alert entry `hint` names (`NAME=ENTRY_ID`, what
+        the page's links carry) when it holds that story, else the newest in `tagged`, else
+        in an alert stream; None if gone."""
         if not valid_story_id(story_id):
             return None
+        for name, entry_id in parse_cursor(hint).items():
+            rows: Any = self.client.xrange(self.keys.alerts(name), entry_id, entry_id)
+            for row_id, fields in rows or []:
+                alert = _alert(row_id, fields)
+                if alert["story_id"] == story_id:
+                    return dict(alert["record"])
+        return self._scan(story_id)
+
+    def _scan(self, story_id: str) -> dict[str, Any] | None:
         end, scanned = "+", 0
         while scanned < self.story_scan:
-            rows: Any = self.client.xrevrange(self.keys.tagged, max=end, count=_SCAN_PAGE)
-            if not rows:
+            page: Any = self.client.xrevrange(self.keys.tagged, max=end, count=_SCAN_PAGE)
+            if not page:
                 break
-            for _entry_id, fields in rows:
+            for _entry_id, fields in page:
                 if as_text(fields.get("id")) == story_id:
                     return dict(json.loads(fields["record"]))
-            scanned += len(rows)
-            end = "(" + as_text(rows[-1][0])
+            scanned += len(page)
+            end = "(" + as_text(page[-1][0])
         for name in self.subscription_names():
             for alert in self.alert_entries(name, limit=self.story_scan // 10 or 1):
                 if alert["story_id"] == story_id:

@@ -55,7 +55,10 @@
       el("span", { class: "kind", text: a.kind }),
       el("time", { text: new Date(Number(a.entry_id.split("-")[0])).toLocaleString() }),
     ]);
-    const title = el("a", { class: "title", href: "/stories/" + encodeURIComponent(a.story_id), text: a.title });
+    // The alert's own entry goes along: the server reads the story there, without a search.
+    const href = "/stories/" + encodeURIComponent(a.story_id) + "?alert="
+      + encodeURIComponent(a.subscription + "=" + a.entry_id);
+    const title = el("a", { class: "title", href: href, text: a.title });
     const rows = a.transfers.map((t) => el("li", { class: "transfer" }, [
       el("span", { class: "line", text: transferLine(t) }),
       t.denied ? el("span", { class: "denied", text: "denied" }) : el("span"),
