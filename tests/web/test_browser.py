@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from tests.conftest import SEEDS
 from tests.web.browser import ARGS, chromium_path
 from tests.web.conftest import HOSTILE_SENTENCE, HOSTILE_TITLE, WebServer, make_story
 
@@ -176,4 +177,23 @@ def test_the_ledger_table_filters_shows_timelines_and_updates_live(
         "i.querySelector('a').textContent)",
     )
     assert steps == ["sought t1", "delivered t2"]
+    assert page.problems == []
+
+
+def test_a_seed_replayed_while_the_page_is_open_appears_in_every_view(
+    web: WebServer, page: Any, run: Callable[..., Any]
+) -> None:
+    """`armswatch replay`, the real pipeline (spaCy, publish, alerts, ledger), into an open page."""
+    _open(page, web.url + "/#graph")
+    _wait(page, "window.armswatchGraph !== undefined")
+    assert page.evaluate("window.armswatchGraph.edges().length") == 0
+    result = run("replay", "-j", "1", str(SEEDS / "002_43f3cc6b7e9ffe8c.txt"))
+    assert result.exit_code == 0, result.output
+    _wait(page, "window.armswatchGraph.getElementById('IR>RU:drone').length === 1")
+    page.click("#tab-alerts")
+    title = page.text_content("#alerts > li[data-subscription='drones'] .title")
+    assert title and "drone" in title.lower()
+    page.click("#tab-ledger")
+    page.wait_for_selector("#ledger tr.entry")
+    assert "IR>RU:drone:delivered" in _ledger(page)
     assert page.problems == []
