@@ -40,7 +40,7 @@ def _ready(page: Page, url: str) -> None:
 
 
 def shoot(page: Page, base: str, url: str) -> None:
-    """The four views, each to its file."""
+    """The five views, each to its file."""
     _ready(page, base + "/")
     page.screenshot(path=OUT / "alerts.png")
     _replay(url, SEEDS[-1:])  # one more story while the page is open: it appears live
@@ -51,6 +51,9 @@ def shoot(page: Page, base: str, url: str) -> None:
     page.click("#tab-graph")
     page.wait_for_timeout(800)  # the layout settles
     page.screenshot(path=OUT / "graph.png")
+    page.click("#tab-map")
+    page.wait_for_selector("#map svg .edge")
+    page.screenshot(path=OUT / "map.png")
     page.click("#tab-alerts")
     page.click("#alerts > li >> nth=0 >> a.title")
     page.wait_for_selector("#story-text")

@@ -197,3 +197,24 @@ def test_a_seed_replayed_while_the_page_is_open_appears_in_every_view(
     page.wait_for_selector("#ledger tr.entry")
     assert "IR>RU:drone:delivered" in _ledger(page)
     assert page.problems == []
+
+
+def test_the_map_draws_arrows_between_states_and_names_what_it_cannot_place(
+    web: WebServer, ingest: Ingest, page: Any
+) -> None:
+    ingest([make_story("p1", title="One", sentence="Iran sent drones to Russia.")])
+    ingest([make_story("p2", title="Two", sentence="Iran sent drones to the Houthis.",
+                       recipient="houthis")])  # fmt: skip
+    _open(page, web.url + "/#map")
+    page.wait_for_selector("#map svg .edge")
+    assert page.eval_on_selector_all("#map .edge", "es => es.map(e => e.dataset.id)") == [
+        "IR>RU:drone"
+    ]
+    assert len(page.query_selector_all("#map .land path")) > 150  # the world's outline
+    assert page.text_content("#map-unplaced") == (
+        "Not on the map (armed groups, unknown places): houthis"
+    )
+    ingest([make_story("p3", title="Three", sentence="North Korea sent missiles to Russia.",
+                       supplier="KP", system_class="missile")])  # fmt: skip
+    _wait(page, "document.querySelectorAll('#map .edge').length === 2")
+    assert page.problems == []

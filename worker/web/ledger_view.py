@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import pycountry
 import redis
 
 from pipelines.keys import Keys
@@ -49,6 +50,14 @@ class LedgerView:
         return [{k: r.get(k) for k in _SHOWN} for r in rows[:limit]]
 
 
+def _numeric(actor: str) -> str | None:
+    """A state's ISO 3166-1 numeric code (the map's country ids); None for a group."""
+    if len(actor) != 2 or not actor.isupper():
+        return None
+    country = pycountry.countries.get(alpha_2=actor)
+    return str(country.numeric) if country else None
+
+
 def graph(rows: Iterable[Mapping[str, Any]]) -> dict[str, list[dict[str, Any]]]:
     """Nodes (actors) and edges (supplier -> recipient, one per class), each edge with the
     number of stories behind it and the statuses of its entries."""
@@ -73,6 +82,6 @@ def graph(rows: Iterable[Mapping[str, Any]]) -> dict[str, list[dict[str, Any]]]:
             edge["statuses"].append(status)
     nodes = sorted({n for s, t, _ in edges for n in (s, t)})
     return {
-        "nodes": [{"id": n} for n in nodes],
+        "nodes": [{"id": n, "numeric": _numeric(n)} for n in nodes],
         "edges": [{"id": f"{s}>{t}:{c}", **e} for (s, t, c), e in sorted(edges.items())],
     }

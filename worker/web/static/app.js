@@ -29,6 +29,7 @@
       section.hidden = section.id !== "view-" + view;
     }
     if (view === "graph") drawGraph();
+    if (view === "map") drawMap();
     if (view === "ledger") loadLedger();
     history.replaceState(null, "", "#" + view);
   }
@@ -122,6 +123,7 @@
     ledgerTimer = setTimeout(() => {
       if (!document.getElementById("view-ledger").hidden) loadLedger();
       if (cy) loadGraph();
+      if (!document.getElementById("view-map").hidden) drawMap();
     }, 300);
   }
 
@@ -215,6 +217,12 @@
     window.armswatchGraph = cy; // for the browser tests
   }
 
+  async function drawMap() {
+    const graph = await (await fetch("/api/graph")).json();
+    await window.armswatchMap.draw(document.getElementById("map"), graph);
+    document.getElementById("map").dataset.edges = String(graph.edges.length);
+  }
+
   function drawGraph() {
     if (!cy) loadGraph(); else cy.resize();
   }
@@ -236,7 +244,7 @@
     filterAlerts();
     live(data.cursor);
     const view = location.hash.slice(1);
-    show(["alerts", "ledger", "graph"].includes(view) ? view : "alerts");
+    show(["alerts", "ledger", "graph", "map"].includes(view) ? view : "alerts");
     document.body.dataset.ready = "1";
   }
 
