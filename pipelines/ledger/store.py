@@ -76,6 +76,9 @@ return 'ok'
 # Concurrent workers touching one entry make the compare-and-set fail; each retry re-reads.
 _ATTEMPTS = 8
 _BATCH = 200
+# Stories one call applies at most (about a second): the stage after publish must not hold
+# a task past its time limit when it first meets a long stream.
+LIMIT = 2000
 
 
 @dataclass
@@ -108,21 +111,26 @@ def project(
     reclaim_ms: int = 60_000,
     record_changes: bool = True,
     batch: int = _BATCH,
+    limit: int | None = LIMIT,
 ) -> Projection:
-    """Apply every tagged story this group has not applied yet; acknowledge each after."""
+    """Apply the tagged stories this group has not applied yet (at most `limit` in one call:
+    a backlog is worked off by the calls that follow); acknowledge each after."""
     reader = GroupReader(client, keys.tagged, LEDGER_GROUP, consumer)
     reader.ensure(start="0")
     done = Projection()
 
-    def drain(take: Callable[[], list[Entry]]) -> None:
-        while entries := take():
-            _handle(reader, entries, keys=keys, maxlen=maxlen, changes=record_changes, into=done)
-            if len(entries) < batch:
+    def drain(take: Callable[[int], list[Entry]]) -> None:
+        while (room := batch if limit is None else min(batch, limit - done.read)) > 0:
+            entries = take(room)
+            if entries:
+                _handle(reader, entries, keys=keys, maxlen=maxlen, changes=record_changes,
+                        into=done)  # fmt: skip
+            if len(entries) < room:
                 return
 
-    drain(lambda: reader.own_pending(count=batch))
-    drain(lambda: reader.reclaim(min_idle_ms=reclaim_ms, count=batch))
-    drain(lambda: reader.read(count=batch, block_ms=None))
+    drain(lambda n: reader.own_pending(count=n))
+    drain(lambda n: reader.reclaim(min_idle_ms=reclaim_ms, count=n))
+    drain(lambda n: reader.read(count=n, block_ms=None))
     return done
 
 
@@ -351,4 +359,4 @@ def rebuild(
     doomed += [as_text(k) for k in client.scan_iter(match=keys.ledger_index("*", "*"), count=500)]
     client.delete(*doomed)
     return project(client, keys, consumer=consumer, maxlen=maxlen, record_changes=False,
-                   batch=batch, reclaim_ms=0)  # fmt: skip
+                   batch=batch, reclaim_ms=0, limit=None)  # fmt: skip
