@@ -16,8 +16,7 @@ import redis
 
 from pipelines.keys import Keys
 from pipelines.ledger import rebuild, reports
-from pipelines.ledger.model import merge
-from pipelines.record import Story
+from pipelines.ledger.model import Told, merge
 
 ROUNDS = 3
 
@@ -25,7 +24,7 @@ ROUNDS = 3
 def measure(client: redis.Redis, keys: Keys, *, maxlen: int) -> dict[str, Any]:
     """Milliseconds per tagged story for the whole projection, and for its pure part."""
     entries = client.xrange(keys.tagged)
-    stories = [(_text(i), Story.from_json(f[b"record"])) for i, f in entries]
+    stories = [(_text(i), Told.model_validate_json(f[b"record"])) for i, f in entries]
     with_transfers = sum(1 for _, s in stories if s.transfers)
     whole: list[float] = []
     for _ in range(ROUNDS):

@@ -4,9 +4,9 @@
       read      own pending entries first (a process that died mid-batch), then entries other
                 consumers left pending past `reclaim_ms`, then new ones
       apply     Lua, one call per story: unless the story id is in `ledger:applied`, and each
-                entry it touches is still what the merge was computed from (else re-read and
-                merge again), write the entries, their indexes, the applied marker and one
-                `ledger:changes` entry listing what changed, all at once
+                entry it touches is still what the merge was computed from (its SHA-1; else
+                re-read and merge again), write the entries, their indexes, the applied
+                marker and one `ledger:changes` entry listing what changed, all at once
       ack       only after the apply: a process killed in between leaves the entry pending,
                 and applying it again changes nothing (the marker)
 
@@ -16,6 +16,7 @@ Keys are in pipelines/keys.py (`ledger_*`). Reads: `query_entries`, `get_entry`.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -30,8 +31,7 @@ from ..alerts import Entry, GroupReader
 from ..errors import TransientError
 from ..keys import LEDGER_GROUP, Keys, as_text
 from ..publish import dead_letter
-from ..record import Story
-from .model import Report, entry_view, epoch, merge, parent_id, reports, status_of
+from .model import Report, Told, entry_view, merge, parent_id, reports, status_of
 
 log = structlog.get_logger("armswatch.ledger")
 
@@ -42,8 +42,8 @@ end
 local n = tonumber(ARGV[2])
 local a = 6
 for i = 1, n do
-  local current = redis.call('HGET', KEYS[2], ARGV[a]) or ''
-  if current ~= ARGV[a + 1] then
+  local current = redis.call('HGET', KEYS[2], ARGV[a])
+  if (current and redis.sha1hex(current) or '') ~= ARGV[a + 1] then
     return 'conflict'
   end
   a = a + 7
@@ -93,7 +93,7 @@ class Projection:
 @dataclass(frozen=True)
 class _Item:
     tagged_id: str
-    story: Story
+    story: Told
     record: str
     reports: tuple[Report, ...]
 
@@ -146,7 +146,7 @@ def _handle(
     items: list[_Item] = []
     for tagged_id, fields in entries:
         try:
-            story = Story.from_json(fields["record"])
+            story = Told.model_validate_json(fields["record"])
         except (KeyError, ValueError, ValidationError) as exc:
             # Not a record armswatch can read: kept in the dead-letter stream, not retried.
             dead_letter(client=reader.client, keys=keys, maxlen=maxlen, stage="ledger",
@@ -250,8 +250,12 @@ def _story_plan(
         removed, added = _index_moves(keys, before, after)
         script_keys.extend([*removed, *added])
         new = _dump(after)
-        entry_args += [report.entry, expected, new, epoch(after["first"]["date"])]
-        entry_args += [epoch(after["last"]["date"]), len(removed), len(added)]
+        # The entry is compared by its SHA-1: half the bytes on the wire of sending it back.
+        seen = (
+            hashlib.sha1(expected.encode(), usedforsecurity=False).hexdigest() if expected else ""
+        )
+        entry_args += [report.entry, seen, new, after["first"]["at"], after["last"]["at"]]
+        entry_args += [len(removed), len(added)]
         current[report.entry] = new
     recorded = json.dumps(changes, ensure_ascii=False) if changes and record_changes else ""
     args = [item.story.id, len(item.reports), recorded, maxlen, item.tagged_id, *entry_args]
