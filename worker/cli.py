@@ -824,7 +824,7 @@ def subscriptions_list(state: State, as_json: bool) -> None:
         match = sub.match.model_dump(mode="json", exclude_defaults=True)
         hook = sub.webhook
         table.add_row(
-            sub.name,
+            sub.name + (" (changes only)" if sub.changes_only else ""),
             source,
             json.dumps(match) if match else "(everything)",
             f"{hook.url} ({hook.secret_env})" if hook else "-",

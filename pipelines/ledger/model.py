@@ -24,7 +24,9 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from ..record import Story, Transfer
+from pydantic import BaseModel, ConfigDict
+
+from ..record import Source, Story, Transfer
 
 KINDS = ("transfer", "production")
 # How far a transfer has gone; production is a kind of its own with one status.
@@ -37,6 +39,18 @@ _EVIDENCE_CHARS = 400
 # When and where a report sits in time: (report date, tagged stream id ms, sequence). The
 # date decides; the stream id breaks ties the same way on every replay.
 Order = list[Any]
+
+
+class Told(BaseModel):
+    """The part of a tagged record the ledger reads (validating the whole record, its text
+    and entities, would cost ten times as much)."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+    id: str
+    published: str | None = None
+    source: Source
+    sources: tuple[Source, ...] = ()
+    transfers: tuple[Transfer, ...] = ()
 
 
 def kind_of(status: str) -> str:
@@ -74,6 +88,7 @@ class Report:
     evidence: str
     story: str
     date: str  # ISO 8601 UTC
+    at: float  # the same date in epoch seconds (the time indexes' score)
     order: tuple[str, int, int]
     sources: tuple[str, ...]
 
@@ -83,15 +98,18 @@ class Report:
             "story": self.story,
             "evidence": self.evidence,
             "order": list(self.order),
+            "at": self.at,
         }
 
 
-def report_date(story: Story, tagged_id: str) -> tuple[str, int, int]:
-    """(date, ms, seq): the story's publication date when it has one, else when it was tagged."""
+def report_date(story: Told | Story, tagged_id: str) -> tuple[tuple[str, int, int], float]:
+    """((date, ms, seq), epoch seconds): the story's publication date when it has one, else
+    when it was tagged."""
     ms, _, seq = tagged_id.partition("-")
     stamp = int(ms) if ms.isdigit() else 0
     when = _parse_date(story.published) or datetime.fromtimestamp(stamp / 1000, UTC)
-    return when.strftime("%Y-%m-%dT%H:%M:%SZ"), stamp, int(seq) if seq.isdigit() else 0
+    order = (when.strftime("%Y-%m-%dT%H:%M:%SZ"), stamp, int(seq) if seq.isdigit() else 0)
+    return order, when.timestamp()
 
 
 def _parse_date(value: str | None) -> datetime | None:
@@ -104,7 +122,7 @@ def _parse_date(value: str | None) -> datetime | None:
     return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
 
 
-def source_names(story: Story) -> tuple[str, ...]:
+def source_names(story: Told | Story) -> tuple[str, ...]:
     """Each outlet the story came from: a feed's name, a URL's host, or a file's path."""
     names: list[str] = []
     for source in (story.source, *story.sources):
@@ -115,9 +133,9 @@ def source_names(story: Story) -> tuple[str, ...]:
     return tuple(names)
 
 
-def reports(story: Story, tagged_id: str) -> list[Report]:
+def reports(story: Told | Story, tagged_id: str) -> list[Report]:
     """The story's word on each ledger entry; transfers without both parties are left out."""
-    order = report_date(story, tagged_id)
+    order, at = report_date(story, tagged_id)
     sources = source_names(story)
     out: dict[str, Report] = {}
     for t in story.transfers:
@@ -125,18 +143,18 @@ def reports(story: Story, tagged_id: str) -> list[Report]:
             continue  # not a relationship between two named parties
         kind = kind_of(t.status)
         for system in (None, *t.systems):
-            found = _report(story, t, kind, system, order, sources)
+            found = _report(story.id, t, kind, system, (order, at), sources)
             known = out.get(found.entry)
             out[found.entry] = found if known is None else _combine(known, found)
     return list(out.values())
 
 
 def _report(
-    story: Story,
+    story: str,
     t: Transfer,
     kind: str,
     system: str | None,
-    order: tuple[str, int, int],
+    when: tuple[tuple[str, int, int], float],
     sources: tuple[str, ...],
 ) -> Report:
     assert t.supplier, "reports() skips transfers without a supplier"
@@ -156,9 +174,10 @@ def _report(
         confirmed_by=tuple(sorted(t.confirmed_by)),
         confidence=t.confidence,
         evidence=evidence[:_EVIDENCE_CHARS],
-        story=story.id,
-        date=order[0],
-        order=order,
+        story=story,
+        date=when[0][0],
+        at=when[1],
+        order=when[0],
         sources=sources,
     )
 
@@ -335,11 +354,6 @@ def entry_view(state: dict[str, Any]) -> dict[str, Any]:
 
 def _public(step: dict[str, Any]) -> dict[str, Any]:
     return {"date": step["date"], "story": step["story"], "evidence": step["evidence"]}
-
-
-def epoch(date: str) -> float:
-    """Seconds since 1970 of a report date (the time indexes' score)."""
-    return datetime.strptime(date, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC).timestamp()
 
 
 def digest(entries: Iterable[dict[str, Any]]) -> str:

@@ -4,9 +4,9 @@
       read      own pending entries first (a process that died mid-batch), then entries other
                 consumers left pending past `reclaim_ms`, then new ones
       apply     Lua, one call per story: unless the story id is in `ledger:applied`, and each
-                entry it touches is still what the merge was computed from (else re-read and
-                merge again), write the entries, their indexes, the applied marker and one
-                `ledger:changes` entry listing what changed, all at once
+                entry it touches is still what the merge was computed from (its SHA-1; else
+                re-read and merge again), write the entries, their indexes, the applied
+                marker and one `ledger:changes` entry listing what changed, all at once
       ack       only after the apply: a process killed in between leaves the entry pending,
                 and applying it again changes nothing (the marker)
 
@@ -16,6 +16,7 @@ Keys are in pipelines/keys.py (`ledger_*`). Reads: `query_entries`, `get_entry`.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -30,8 +31,7 @@ from ..alerts import Entry, GroupReader
 from ..errors import TransientError
 from ..keys import LEDGER_GROUP, Keys, as_text
 from ..publish import dead_letter
-from ..record import Story
-from .model import Report, entry_view, epoch, merge, parent_id, reports, status_of
+from .model import Report, Told, entry_view, merge, parent_id, reports, status_of
 
 log = structlog.get_logger("armswatch.ledger")
 
@@ -42,8 +42,8 @@ end
 local n = tonumber(ARGV[2])
 local a = 6
 for i = 1, n do
-  local current = redis.call('HGET', KEYS[2], ARGV[a]) or ''
-  if current ~= ARGV[a + 1] then
+  local current = redis.call('HGET', KEYS[2], ARGV[a])
+  if (current and redis.sha1hex(current) or '') ~= ARGV[a + 1] then
     return 'conflict'
   end
   a = a + 7
@@ -76,6 +76,9 @@ return 'ok'
 # Concurrent workers touching one entry make the compare-and-set fail; each retry re-reads.
 _ATTEMPTS = 8
 _BATCH = 200
+# Stories one call applies at most (about a second): the stage after publish must not hold
+# a task past its time limit when it first meets a long stream.
+LIMIT = 2000
 
 
 @dataclass
@@ -90,7 +93,7 @@ class Projection:
 @dataclass(frozen=True)
 class _Item:
     tagged_id: str
-    story: Story
+    story: Told
     record: str
     reports: tuple[Report, ...]
 
@@ -108,21 +111,26 @@ def project(
     reclaim_ms: int = 60_000,
     record_changes: bool = True,
     batch: int = _BATCH,
+    limit: int | None = LIMIT,
 ) -> Projection:
-    """Apply every tagged story this group has not applied yet; acknowledge each after."""
+    """Apply the tagged stories this group has not applied yet (at most `limit` in one call:
+    a backlog is worked off by the calls that follow); acknowledge each after."""
     reader = GroupReader(client, keys.tagged, LEDGER_GROUP, consumer)
     reader.ensure(start="0")
     done = Projection()
 
-    def drain(take: Callable[[], list[Entry]]) -> None:
-        while entries := take():
-            _handle(reader, entries, keys=keys, maxlen=maxlen, changes=record_changes, into=done)
-            if len(entries) < batch:
+    def drain(take: Callable[[int], list[Entry]]) -> None:
+        while (room := batch if limit is None else min(batch, limit - done.read)) > 0:
+            entries = take(room)
+            if entries:
+                _handle(reader, entries, keys=keys, maxlen=maxlen, changes=record_changes,
+                        into=done)  # fmt: skip
+            if len(entries) < room:
                 return
 
-    drain(lambda: reader.own_pending(count=batch))
-    drain(lambda: reader.reclaim(min_idle_ms=reclaim_ms, count=batch))
-    drain(lambda: reader.read(count=batch, block_ms=None))
+    drain(lambda n: reader.own_pending(count=n))
+    drain(lambda n: reader.reclaim(min_idle_ms=reclaim_ms, count=n))
+    drain(lambda n: reader.read(count=n, block_ms=None))
     return done
 
 
@@ -138,7 +146,7 @@ def _handle(
     items: list[_Item] = []
     for tagged_id, fields in entries:
         try:
-            story = Story.from_json(fields["record"])
+            story = Told.model_validate_json(fields["record"])
         except (KeyError, ValueError, ValidationError) as exc:
             # Not a record armswatch can read: kept in the dead-letter stream, not retried.
             dead_letter(client=reader.client, keys=keys, maxlen=maxlen, stage="ledger",
@@ -242,8 +250,12 @@ def _story_plan(
         removed, added = _index_moves(keys, before, after)
         script_keys.extend([*removed, *added])
         new = _dump(after)
-        entry_args += [report.entry, expected, new, epoch(after["first"]["date"])]
-        entry_args += [epoch(after["last"]["date"]), len(removed), len(added)]
+        # The entry is compared by its SHA-1: half the bytes on the wire of sending it back.
+        seen = (
+            hashlib.sha1(expected.encode(), usedforsecurity=False).hexdigest() if expected else ""
+        )
+        entry_args += [report.entry, seen, new, after["first"]["at"], after["last"]["at"]]
+        entry_args += [len(removed), len(added)]
         current[report.entry] = new
     recorded = json.dumps(changes, ensure_ascii=False) if changes and record_changes else ""
     args = [item.story.id, len(item.reports), recorded, maxlen, item.tagged_id, *entry_args]
@@ -351,4 +363,4 @@ def rebuild(
     doomed += [as_text(k) for k in client.scan_iter(match=keys.ledger_index("*", "*"), count=500)]
     client.delete(*doomed)
     return project(client, keys, consumer=consumer, maxlen=maxlen, record_changes=False,
-                   batch=batch, reclaim_ms=0)  # fmt: skip
+                   batch=batch, reclaim_ms=0, limit=None)  # fmt: skip

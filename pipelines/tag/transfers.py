@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from itertools import takewhile
 
 from spacy.tokens import Span, Token
@@ -98,8 +98,10 @@ class Candidate:
     # With a named supplier: the makers the text gives for the same weapons ("the UAE
     # supplied Chinese-made drones"), who are then not suppliers of them too.
     makers: frozenset[str] = frozenset()
-    # The parties to the transfer who deny it, when the denial names them.
+    # The parties to the transfer who deny it, when the denial names them, and those who
+    # confirm it ("Iran admitted it had sent drones to Russia").
     denied_by: frozenset[str] = frozenset()
+    confirmed_by: frozenset[str] = frozenset()
 
 
 @dataclass
@@ -145,7 +147,8 @@ class Extractor:
                 self._last = found
         candidates = _without_makers_of_brokered(candidates)
         denied = self._denials(candidates)
-        return merge(_with_denials(c, denied) for c in candidates)
+        confirmed = self._confirmations()
+        return merge(_confirmed(_with_denials(c, denied), confirmed) for c in candidates)
 
     def _sentence(self, sent: Span, previous: list[Candidate]) -> list[Candidate]:
         out: list[Candidate] = []
@@ -1307,6 +1310,26 @@ class Extractor:
                             denied[(*pair, cls)] |= deniers & set(pair)
         return denied
 
+    def _confirmations(self) -> dict[int, frozenset[str]]:
+        """Sentence start -> who confirms what it reports ("Iran admitted it had sent", "Tehran
+        acknowledged supplying"): the subject of an unnegated confirming verb."""
+        out: dict[int, frozenset[str]] = {}
+        for sent in self.index.sentences:
+            found: set[str] = set()
+            for token in sent:
+                if token.pos_ != "VERB" or token.lemma_.lower() not in self.t.confirmation_verbs:
+                    continue
+                governors = self._governors(token)
+                if any(c.dep_ == "neg" for c in token.children) or any(
+                    g.lemma_.lower() in ("refuse", "decline", "fail") for g in governors
+                ):
+                    continue  # "has not confirmed", "declined to confirm"
+                subj = _subject(token, governors)
+                found |= {c for h in _conjuncts(subj) if (c := self.index.resolve(h))}
+            if found:
+                out[sent.start] = frozenset(found)
+        return out
+
     def _deniers(self, sent: Span) -> tuple[set[str], bool, bool]:
         """(who denies, whether the object points back, whether its clause names a transfer)."""
         deniers: set[str] = set()
@@ -1451,9 +1474,13 @@ def _with_denials(c: Candidate, denied: dict[_Denied, frozenset[str]]) -> Candid
     found = [denied.get((*_pair(c), cls)) for cls in (c.system_class, None)]
     if c.status == "production" or all(by is None for by in found):
         return c
-    by = c.denied_by.union(*(b for b in found if b))
-    return Candidate(c.supplier, c.recipient, c.system_class, c.systems, c.status, c.confidence,
-                     c.sent, True, c.named, c.makers, by)  # fmt: skip
+    return replace(c, denied=True, denied_by=c.denied_by.union(*(b for b in found if b)))
+
+
+def _confirmed(c: Candidate, confirmers: dict[int, frozenset[str]]) -> Candidate:
+    """The candidate with the parties to it who confirm it in its own sentence."""
+    by = confirmers.get(c.sent.start, frozenset()) & {c.supplier, c.recipient}
+    return replace(c, confirmed_by=c.confirmed_by | by) if by else c
 
 
 def merge(candidates: Iterable[Candidate]) -> list[Transfer]:
@@ -1486,6 +1513,7 @@ def merge(candidates: Iterable[Candidate]) -> list[Transfer]:
                 status=status,
                 denied=any(c.denied for c in group),
                 denied_by=tuple(sorted({p for c in group for p in c.denied_by})),
+                confirmed_by=tuple(sorted({p for c in group for p in c.confirmed_by})),
                 confidence=round(min(0.99, 1.0 - miss), 3),
                 evidence=tuple(sorted(evidence, key=lambda e: e.start)),
             )

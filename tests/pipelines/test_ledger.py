@@ -345,3 +345,9 @@ def test_changes_only_matching(redis_client: redis.Redis) -> None:
     _publish(redis_client, _story("b", _transfer(systems=["Shahed-238"])))
     _step(redis_client, [*subs, _changes_only("pairs")])
     assert redis_client.xlen(KEYS.alerts("pairs")) == 0
+
+
+def test_a_backlog_is_worked_off_a_slice_per_call(redis_client: redis.Redis) -> None:
+    _publish(redis_client, *(_story(f"s{i}", _transfer(recipient=f"Q{i}")) for i in range(5)))
+    assert [_project(redis_client, limit=2, batch=1).read for _ in range(4)] == [2, 2, 1, 0]
+    assert len(_ledger(redis_client)) == 5
