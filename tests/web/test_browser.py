@@ -167,6 +167,11 @@ def test_the_ledger_table_filters_shows_timelines_and_updates_live(
                        supplier="KP", system_class="missile")])  # fmt: skip
     _wait(page, "document.querySelectorAll('#ledger tr.entry').length === 2")
     assert _ledger(page) == ["KP>RU:missile:delivered", "IR>RU:drone:delivered"]
+    page.select_option("#l-system_class", "missile")
+    _wait(page, "document.querySelectorAll('#ledger tr.entry').length === 1")
+    assert _ledger(page) == ["KP>RU:missile:delivered"]
+    page.select_option("#l-system_class", "")
+    _wait(page, "document.querySelectorAll('#ledger tr.entry').length === 2")
     page.fill("#l-supplier", "IR")
     _wait(page, "document.querySelectorAll('#ledger tr.entry').length === 1")
     assert _ledger(page) == ["IR>RU:drone:delivered"]

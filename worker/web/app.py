@@ -37,6 +37,7 @@ from starlette.staticfiles import StaticFiles
 from pipelines.alert_formats import summary
 from pipelines.alerts import alert_json
 from pipelines.keys import Keys, as_text
+from pipelines.record import STATUSES, SYSTEM_CLASSES
 
 from .atom import atom_feed
 from .data import Cursor, Reader, format_cursor, names_of, parse_cursor, stream_reads
@@ -86,6 +87,7 @@ def index(request: Request) -> Response:
         "index.html",
         subscriptions=web.reader.subscription_names(),
         filters=FILTERS,
+        choices={"system_class": SYSTEM_CLASSES, "status": STATUSES},
     )
 
 

@@ -130,7 +130,7 @@
   // --- ledger -------------------------------------------------------------------------
   function ledgerQuery() {
     const params = new URLSearchParams();
-    for (const input of document.querySelectorAll("#ledger-filters input")) {
+    for (const input of document.querySelectorAll("#ledger-filters input, #ledger-filters select")) {
       if (input.value.trim()) params.set(input.name, input.value.trim());
     }
     return params.toString();
