@@ -92,7 +92,12 @@ class Report:
     order: tuple[str, int, int]
     sources: tuple[str, ...]
 
+    def mark(self) -> dict[str, Any]:
+        """When and in which story, without the evidence (first and last seen)."""
+        return {"date": self.date, "story": self.story, "order": list(self.order), "at": self.at}
+
     def step(self) -> dict[str, Any]:
+        """A mark with the evidence sentence (history, denials, confirmations)."""
         return {
             "date": self.date,
             "story": self.story,
@@ -202,25 +207,36 @@ def _combine(a: Report, b: Report) -> Report:
 def merge(state: dict[str, Any] | None, r: Report) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """The entry's state with the report folded in, and the changes it makes."""
     old = state or _empty(r)
+    step, mark = r.step(), r.mark()
     new: dict[str, Any] = {**old}
     new["systems"] = sorted({*old["systems"], *r.systems})
     new["stories"] = old["stories"] + 1
     new["sources"] = sorted({*old["sources"], *r.sources})
-    new["first"] = min(old["first"], r.step(), key=_order) if old["first"] else r.step()
-    new["last"] = max(old["last"], r.step(), key=_order) if old["last"] else r.step()
-    steps = dict(old["steps"])
-    known = steps.get(r.status)
-    steps[r.status] = r.step() if known is None else min(known, r.step(), key=_order)
-    new["steps"] = steps
-    new["denials"] = _with_denials(old["denials"], r)
+    new["first"] = _earlier(old["first"], mark)
+    new["last"] = _later(old["last"], mark)
+    new["steps"] = {**old["steps"], r.status: _earlier(old["steps"].get(r.status), step)}
+    denials = dict(old["denials"])
+    for party in r.denied_by:
+        known = denials.get(party) or {"first": None, "last": None}
+        denials[party] = {
+            "first": _earlier(known["first"], step),
+            "last": _later(known["last"], mark),
+        }
+    new["denials"] = denials
     confirmations = dict(old["confirmations"])
     for party in r.confirmed_by:
-        known = confirmations.get(party)
-        confirmations[party] = r.step() if known is None else max(known, r.step(), key=_order)
+        confirmations[party] = _later(confirmations.get(party), step)
     new["confirmations"] = confirmations
-    latest = {"order": list(r.order), "confidence": r.confidence}
-    new["latest"] = max(old["latest"], latest, key=_order) if old["latest"] else latest
+    new["latest"] = _later(old["latest"], {"order": step["order"], "confidence": r.confidence})
     return new, _changes(state, new, r)
+
+
+def _earlier(known: dict[str, Any] | None, step: dict[str, Any]) -> dict[str, Any]:
+    return step if known is None or step["order"] < known["order"] else known
+
+
+def _later(known: dict[str, Any] | None, step: dict[str, Any]) -> dict[str, Any]:
+    return step if known is None or step["order"] > known["order"] else known
 
 
 def _empty(r: Report) -> dict[str, Any]:
@@ -245,20 +261,6 @@ def _empty(r: Report) -> dict[str, Any]:
 
 def _order(item: dict[str, Any]) -> Order:
     return list(item["order"])
-
-
-def _with_denials(denials: dict[str, Any], r: Report) -> dict[str, Any]:
-    out = dict(denials)
-    for party in r.denied_by:
-        known = out.get(party)
-        if known is None:
-            out[party] = {"first": r.step(), "last": r.step()}
-        else:
-            out[party] = {
-                "first": min(known["first"], r.step(), key=_order),
-                "last": max(known["last"], r.step(), key=_order),
-            }
-    return out
 
 
 def status_of(state: dict[str, Any]) -> str:

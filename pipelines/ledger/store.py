@@ -18,6 +18,8 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import random
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -73,8 +75,9 @@ end
 return 'ok'
 """
 
-# Concurrent workers touching one entry make the compare-and-set fail; each retry re-reads.
-_ATTEMPTS = 8
+# Concurrent workers touching one entry make the compare-and-set fail; each retry re-reads,
+# after a jittered pause (then the task's own retry takes over, the entries still pending).
+_ATTEMPTS = 12
 _BATCH = 200
 # Stories one call applies at most (about a second): the stage after publish must not hold
 # a task past its time limit when it first meets a long stream.
@@ -183,9 +186,11 @@ def apply(
     script = client.register_script(_APPLY_ONCE)
     todo = list(items)
     out: list[list[dict[str, Any]]] = []
-    for _ in range(_ATTEMPTS):
+    for attempt in range(_ATTEMPTS):
         if not todo:
             return out
+        if attempt:  # writers that collided try again at different moments
+            time.sleep(random.uniform(0, min(0.05, 0.002 * 2**attempt)))
         plans = _plan(client, keys, todo, record_changes=record_changes, maxlen=maxlen)
         pipe = client.pipeline(transaction=False)
         for plan in plans:

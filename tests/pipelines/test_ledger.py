@@ -351,3 +351,32 @@ def test_a_backlog_is_worked_off_a_slice_per_call(redis_client: redis.Redis) -> 
     _publish(redis_client, *(_story(f"s{i}", _transfer(recipient=f"Q{i}")) for i in range(5)))
     assert [_project(redis_client, limit=2, batch=1).read for _ in range(4)] == [2, 2, 1, 0]
     assert len(_ledger(redis_client)) == 5
+
+
+def test_concurrent_workers_build_the_ledger_one_worker_builds(redis_url: str) -> None:
+    import threading
+
+    client = redis.Redis.from_url(redis_url, decode_responses=True)
+    statuses = ["sought", "agreed", "delivered"]
+    _publish(client, *(
+        _story(f"s{i}", _transfer(recipient=["RU", "BY"][i % 2], status=statuses[i % 3],
+                                  denied_by=["IR"] if i % 7 == 0 else []), outlet=f"o{i % 5}")
+        for i in range(60)
+    ))  # fmt: skip
+
+    def work(n: int) -> None:
+        own = redis.Redis.from_url(redis_url, decode_responses=True)
+        while project(own, KEYS, consumer=f"w{n}", maxlen=10_000, batch=3).read:
+            pass
+        own.close()
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    together = _ledger(client)
+    assert sum(e["stories"] for e in together if e["system"] is None) == 60
+    rebuild(client, KEYS, consumer="alone", maxlen=10_000)
+    assert _ledger(client) == together
+    client.close()
