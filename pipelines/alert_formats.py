@@ -22,6 +22,9 @@ WEBHOOK_FORMATS: tuple[WebhookFormat, ...] = ("standard", "slack", "teams")
 
 # Slack and Teams cut long messages; one evidence sentence need not be a page.
 _MAX_EVIDENCE = 500
+# Slack takes at most 50 blocks and Teams cards about 28 KB: a story listing dozens of
+# transfers shows this many, then says how many more.
+_MAX_ROWS = 20
 _MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()#+\-.!|>~<])")
 
 
@@ -65,6 +68,16 @@ def summary(alert: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _shown(s: dict[str, Any]) -> tuple[list[dict[str, Any]], list[str]]:
+    """The transfers a chat message lists, and its context lines (with "N more" if cut)."""
+    rows = s["transfers"][:_MAX_ROWS]
+    more = len(s["transfers"]) - len(rows)
+    lines = [f"{s['subscription']} · {s['kind']}", *s["changes"][:5], s["source"]]
+    if more:
+        lines.insert(1, f"and {more} more transfers")
+    return rows, [line for line in lines if line]
+
+
 def transfer_line(row: dict[str, Any]) -> str:
     """`IR -> RU  drone (Shahed-136)  delivered` and `DENIED` when a party denies it."""
     systems = f" ({', '.join(row['systems'])})" if row["systems"] else ""
@@ -102,20 +115,15 @@ def slack_payload(alert: dict[str, Any]) -> dict[str, Any]:
             "text": {"type": "plain_text", "text": _clip(s["title"], 150)},
         }
     ]
-    for row in s["transfers"]:
+    rows, context = _shown(s)
+    for row in rows:
         text = f"*{slack_escape(transfer_line(row))}*"
         if row["evidence"]:
             text += f"\n>{slack_escape(row['evidence'])}"
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": text}})
-    context = [f"{s['subscription']} · {s['kind']}", *s["changes"], s["source"]]
-    blocks.append(
-        {
-            "type": "context",
-            "elements": [{"type": "plain_text", "text": _clip(c, 300)} for c in context if c][
-                :10
-            ],  # Slack allows ten elements
-        }
-    )
+    # Slack allows ten context elements.
+    elements = [{"type": "plain_text", "text": _clip(c, 300)} for c in context[:10]]
+    blocks.append({"type": "context", "elements": elements})
     return {"text": slack_escape(f"[{s['subscription']}] {s['title']}"), "blocks": blocks}
 
 
@@ -127,6 +135,7 @@ def markdown_escape(text: str) -> str:
 def teams_payload(alert: dict[str, Any]) -> dict[str, Any]:
     """A Teams incoming-webhook message: one Adaptive Card (schema 1.4)."""
     s = summary(alert)
+    rows, context = _shown(s)
     body: list[dict[str, Any]] = [
         {
             "type": "TextBlock",
@@ -137,12 +146,12 @@ def teams_payload(alert: dict[str, Any]) -> dict[str, Any]:
         },
         {
             "type": "TextBlock",
-            "text": markdown_escape(f"{s['subscription']} · {s['kind']}"),
+            "text": markdown_escape(context[0]),
             "isSubtle": True,
             "spacing": "None",
         },
     ]
-    for row in s["transfers"]:
+    for row in rows:
         body.append(
             {
                 "type": "TextBlock",
@@ -160,9 +169,8 @@ def teams_payload(alert: dict[str, Any]) -> dict[str, Any]:
                     "isSubtle": True,
                 }
             )
-    for line in [*s["changes"], s["source"]]:
-        if line:
-            body.append({"type": "TextBlock", "text": markdown_escape(line), "wrap": True})
+    for line in context[1:]:
+        body.append({"type": "TextBlock", "text": markdown_escape(line), "wrap": True})
     card = {
         "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
         "type": "AdaptiveCard",

@@ -149,3 +149,16 @@ def test_credentials_from_the_settings_log_in() -> None:
         message = alert_message(_alert(), sender="a@x.org", to=["d@x.org"])
         send(message, _config(box.port, username="armswatch", password="s3cret"))
     assert len(box.messages) == 1 and box.logins == ["armswatch"]
+
+
+def test_a_story_with_dozens_of_transfers_stays_within_the_chat_limits() -> None:
+    alert = _alert()
+    one = alert["record"]["transfers"][0]
+    alert["record"]["transfers"] = [{**one, "recipient": f"R{i}"} for i in range(60)]
+    alert["matched"] = list(range(60))
+    slack = slack_payload(alert)
+    assert len(slack["blocks"]) == 1 + 20 + 1  # Slack refuses more than 50
+    assert slack["blocks"][-1]["elements"][1]["text"] == "and 40 more transfers"
+    body = teams_payload(alert)["attachments"][0]["content"]["body"]
+    assert [b["text"] for b in body].count(markdown_escape("and 40 more transfers")) == 1
+    assert len(json.dumps(body)) < 28_000
