@@ -153,6 +153,9 @@ def test_beyond_loopback_a_token_is_required(web_settings: Settings) -> None:
         assert httpx.get(server.url + "/api/alerts").status_code == 401
         assert httpx.get(server.url + "/healthz").status_code == 200  # says only "ok"
         assert httpx.get(server.url + "/api/alerts?token=wrong-token-value").status_code == 401
+        # A feed reader's URL carries the token in the query.
+        feed = httpx.get(f"{server.url}/subscriptions/drones.atom", params={"token": token})
+        assert feed.status_code == 200 and feedparser.parse(feed.content).version == "atom10"
         bearer = {"authorization": f"Bearer {token}"}
         assert httpx.get(server.url + "/api/alerts", headers=bearer).status_code == 200
         # A link with the token sets a cookie, so the page's own requests carry it.
