@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install replay test lint typecheck pytest bench bench-memory quality train clean
+.PHONY: install replay test lint typecheck pytest browser screenshots bench bench-memory quality train clean
 
 install: $(STAMP)
 
@@ -19,7 +19,27 @@ $(STAMP): pyproject.toml
 replay: $(STAMP)
 	$(BIN)/armswatch replay
 
-test: lint typecheck pytest
+test: lint typecheck browser pytest
+
+# The browser tests drive Debian's chromium (never `playwright install`, which downloads one).
+# As root with apt (as CI runs) it is installed when absent; otherwise those tests are
+# skipped and this says why (pytest's summary repeats the reason).
+browser:
+	@if command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1; then \
+	  true; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  echo "browser tests: installing Debian's chromium with apt-get"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	    --no-install-recommends chromium >/dev/null) \
+	  || echo "browser tests will be SKIPPED: apt-get could not install chromium"; \
+	else \
+	  echo "browser tests will be SKIPPED: no chromium, and installing it needs root and apt-get" \
+	       "(sudo apt-get install chromium)"; \
+	fi
+
+# Pictures of the page for the README (docs/screenshots/), from a replay of seeds/.
+screenshots: $(STAMP) browser
+	$(BIN)/python -m tools.screenshots
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -7,6 +7,7 @@ For each corpus (bench/corpus.py: all-relevant, and mixed with 5% relevant):
     alerts, on a real redis-server) -> stories/s, time per stage, peak RSS per process
     -> the reference: the texts that reached spaCy, through spaCy alone (the full default
     en_core_web_sm pipeline, `nlp.pipe`, one process), in the same run
+    -> (all-relevant) the transfer ledger rebuilt from its stories: ms per story (bench/ledger.py)
 
 Results go to bench/results/ as JSON; a short table is printed. Timing is never a test.
 """
@@ -40,6 +41,7 @@ from worker.replay import BatchDone, Replayer, available_cores
 from worker.settings import Settings
 
 from .corpus import LABELLED_DIRS, ROOT, Item, all_relevant, labelled_texts, mixed
+from .ledger import measure as ledger_cost
 
 RESULTS = Path(__file__).resolve().parent / "results"
 STAGES = ("extract", "clean", "prefilter", "tag", "publish", "alerts")
@@ -199,6 +201,12 @@ def table(results: dict[str, Any]) -> str:
             f"{r['x_reference']:>9.2f}{max(r['peak_rss_mb_per_process']):>13}  "
             + " ".join(f"{r['stages'][s]['share']:>9.1%}" for s in (*STAGES, "other"))
         )
+    led = results["ledger"]
+    rows.append(
+        f"transfer ledger: {led['stories']} stories ({led['stories_with_transfers']} with "
+        f"transfers) -> {led['entries']} entries; {led['ms_per_story']} ms per story "
+        f"(pure part {led['ms_per_story_pure']} ms)"
+    )
     rows.append("")
     for t in results["targets"]:
         rows.append(f"{'ok  ' if t['met'] else 'MISS'} {t['target']}: {t['value']}")
@@ -233,6 +241,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             results: dict[str, Any] = {"corpora": {}}
             for name, items in corpora.items():
                 results["corpora"][name] = run_corpus(name, items, app, client, processes)
+                if name == "all-relevant":  # before the next corpus flushes its stories
+                    results["ledger"] = ledger_cost(client, settings.keys, maxlen=10**6)
             client.close()
         finally:
             if server is not None:
@@ -270,6 +280,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             exact=True,
         ),
         {"target": "peak RSS of a worker process < 500 MB", "value": peak, "met": peak < 500},
+        {
+            "target": "transfer ledger update < 1 ms per story",
+            "value": results["ledger"]["ms_per_story"],
+            "met": results["ledger"]["ms_per_story"] < 1.0,
+        },
     ]
     results["machine"] = {
         "cores": available_cores(),

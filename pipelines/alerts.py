@@ -200,7 +200,8 @@ def route(
         for sub in subscriptions:
             if sub.webhook:
                 ensure_group(client, keys.alerts(sub.name), webhook_group, start="$")
-    todo = [(story, sub) for story in stories for sub in subscriptions if matches(story, sub)]
+    todo = [(story, sub) for story in stories for sub in subscriptions
+            if not sub.changes_only and matches(story, sub)]  # fmt: skip
     script = client.register_script(_ALERT_ONCE)
     alerts: list[Alert] = []
     for _ in range(_ATTEMPTS):

@@ -8,8 +8,16 @@ from typing import Any
 # Consumer group on each alert stream that feeds webhook delivery (an outbox: an alert is
 # acknowledged there only once its delivery task is enqueued, so a crash loses none).
 WEBHOOK_GROUP = "webhooks"
+# Consumer groups feeding email delivery, the same kind of outbox: one message per alert
+# (`email`), or the alerts a daily digest has not sent yet (`email-digest`).
+EMAIL_GROUP = "email"
+DIGEST_GROUP = "email-digest"
 # Default consumer group of `armswatch subscribe`: one reading position per subscription.
 SUBSCRIBE_GROUP = "subscribe"
+# Consumer group on `tagged` that projects each story into the transfer ledger, and the one
+# on the ledger's change stream that turns changes into changes-only alerts.
+LEDGER_GROUP = "ledger"
+LEDGER_ALERTS_GROUP = "alerts"
 
 
 @dataclass(frozen=True)
@@ -65,6 +73,15 @@ class Keys:
         """Marker that an alert was delivered to the subscription's webhook (expires)."""
         return f"{self.prefix}seen:webhook:{subscription}:{entry_id}"
 
+    def seen_email(self, subscription: str, message: str) -> str:
+        """Marker that an email (an alert's entry id and its recipients, or `d` + a digest's
+        last id) was sent."""
+        return f"{self.prefix}seen:email:{subscription}:{message}"
+
+    def digest_claim(self, subscription: str, day: str) -> str:
+        """Taken by whoever enqueues a subscription's digest of `day` (YYYY-MM-DD); expires."""
+        return f"{self.prefix}digest:{subscription}:{day}"
+
     def seen_url(self, digest: str) -> str:
         """Marker that an article URL (canonical form, hashed) was taken from a feed."""
         return f"{self.prefix}seen:url:{digest}"
@@ -110,6 +127,41 @@ class Keys:
     def sweep_lock(self) -> str:
         """Held by the beat sweeping the ledger, so that two beats do not both re-send."""
         return f"{self.prefix}lock:sweep"
+
+    # --- the transfer ledger (pipelines/ledger; not the ledger of sent messages above) ------
+
+    @property
+    def ledger_entries(self) -> str:
+        """Hash: transfer ledger entry id (IR:RU:drone:transfer[:SYSTEM]) -> its state (JSON)."""
+        return f"{self.prefix}ledger:entries"
+
+    @property
+    def ledger_applied(self) -> str:
+        """Set of the story ids already applied to the transfer ledger (applied once each)."""
+        return f"{self.prefix}ledger:applied"
+
+    def ledger_index(self, field: str, value: str) -> str:
+        """Set of entry ids by supplier, recipient, class, kind, status or level (pair/system)."""
+        return f"{self.prefix}ledger:by:{field}:{value}"
+
+    @property
+    def ledger_first_seen(self) -> str:
+        """Sorted set: entry id -> its first report date (epoch seconds)."""
+        return f"{self.prefix}ledger:first-seen"
+
+    @property
+    def ledger_last_seen(self) -> str:
+        """Sorted set: entry id -> its last report date (epoch seconds)."""
+        return f"{self.prefix}ledger:last-seen"
+
+    @property
+    def ledger_changes(self) -> str:
+        """Stream: one entry per applied story that changed the ledger, with its changes."""
+        return f"{self.prefix}ledger:changes"
+
+    def ledger_alerted(self, subscription: str) -> str:
+        """Set of the ledger changes a changes-only subscription has alerted."""
+        return f"{self.prefix}ledger:alerted:{subscription}"
 
     def feed_state(self, feed: str) -> str:
         """Hash of a feed's poll state: validators, last poll and error, failures, next poll."""

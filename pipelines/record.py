@@ -79,6 +79,11 @@ class Transfer(_Frozen):
     denied: bool = False
     confidence: float = Field(ge=0.0, le=1.0)
     evidence: tuple[Evidence, ...] = ()
+    # Additions: the parties to the transfer who deny it, when the text names them, and
+    # those who confirm it ("Iran acknowledged supplying drones"): the ledger withdraws a
+    # party's earlier denial on a later confirmation by the same party.
+    denied_by: tuple[str, ...] = ()
+    confirmed_by: tuple[str, ...] = ()
 
 
 class PipelineInfo(_Frozen):

@@ -31,6 +31,7 @@ SUBSCRIPTIONS_FILE = "subscriptions.yaml"
 # States are ISO 3166-1 alpha-2 codes, armed groups lower-case slugs (CONTRACT.md, actors).
 _ACTOR = re.compile(r"^([A-Z]{2}|[a-z0-9]+(-[a-z0-9]+)*)$")
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_EMAIL = re.compile(r"^[^@\s,;<>\"]+@[^@\s,;<>\"]+$")
 
 
 def _actor(value: str) -> str:
@@ -106,10 +107,29 @@ class Webhook(_Strict):
     url: Annotated[str, AfterValidator(_http_url)]
     # The secret itself never sits in a file or in Redis: only the variable that holds it.
     secret_env: Annotated[str, AfterValidator(_env_name)]
+    # The body: the alert as Standard Webhooks JSON, or what a Slack or Teams incoming
+    # webhook accepts (pipelines/alert_formats.py). Signed the same way in every format.
+    format: Literal["standard", "slack", "teams"] = "standard"
+
+
+def _address(value: str) -> str:
+    # Only the shape: one @, no spaces or header separators (the address goes in a header).
+    if not _EMAIL.match(value):
+        raise ValueError(f"{value!r} is not an email address")
+    return value
+
+
+class Email(_Strict):
+    to: Annotated[tuple[Annotated[str, AfterValidator(_address)], ...], BeforeValidator(_list)] = (
+        Field(min_length=1)
+    )
+    # `each`: one message per alert; `digest`: one message a day with that day's alerts.
+    mode: Literal["each", "digest"] = "each"
 
 
 class Deliver(_Strict):
     webhook: Webhook | None = None
+    email: Email | None = None
 
 
 class Subscription(_Strict):
@@ -117,10 +137,17 @@ class Subscription(_Strict):
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
     match: Match = Match()
     deliver: Deliver | None = None
+    # Alert only when the transfer ledger changes in what the subscription matches (a new
+    # pair, a status advance, a denial that appears or goes), not for every story.
+    changes_only: bool = False
 
     @property
     def webhook(self) -> Webhook | None:
         return self.deliver.webhook if self.deliver else None
+
+    @property
+    def email(self) -> Email | None:
+        return self.deliver.email if self.deliver else None
 
 
 # --- reading and validating -----------------------------------------------------------------
@@ -272,6 +299,9 @@ class Change(_Strict):
     transfer: str  # "IR -> RU drone"
     status: str
     before: tuple[str, ...] = ()  # the statuses alerted before for this transfer
+    # Changes-only alerts: the party denying or withdrawing, the transfer ledger entry.
+    by: str | None = None
+    entry: str | None = None
 
     @property
     def text(self) -> str:
@@ -279,9 +309,10 @@ class Change(_Strict):
             return f"new transfer {self.transfer} ({self.status})"
         if self.change == "new_status":
             return f"{self.transfer}: {', '.join(self.before)} -> {self.status}"
+        by = f" by {self.by}" if self.by else ""
         if self.change == "now_denied":
-            return f"{self.transfer} ({self.status}): now denied"
-        return f"{self.transfer} ({self.status}): no longer denied"
+            return f"{self.transfer} ({self.status}): now denied{by}"
+        return f"{self.transfer} ({self.status}): no longer denied{by}"
 
 
 # What was alerted before, per transfer key: status -> the `denied` values seen (empty when

@@ -56,5 +56,7 @@ def test_the_bench_runs_on_a_tiny_corpus_and_writes_json(
         assert corpus["relevance_recall_labelled"]["copies_agree"] is True
     assert every["stories_reaching_nlp"] == every["stories"]
     assert 18 <= few["stories"] <= 22 and 1 <= few["stories_reaching_nlp"] <= 3
-    assert len(results["targets"]) == 4 and all("met" in t for t in results["targets"])
+    assert len(results["targets"]) == 5 and all("met" in t for t in results["targets"])
+    assert results["ledger"]["stories"] == every["stories"]
+    assert results["ledger"]["entries"] > 0 and results["ledger"]["ms_per_story"] > 0
     assert "all-relevant" in capsys.readouterr().out

@@ -124,8 +124,9 @@ def seconds(duration: str) -> int:
     return sum(int(n) * units[u] for n, u in parts)
 
 
-def test_our_services_are_worker_beat_and_flower() -> None:
-    assert set(OURS) == {"worker", "beat", "flower"}
+def test_our_services_are_worker_beat_flower_and_web() -> None:
+    assert set(OURS) == {"worker", "beat", "flower", "web"}
+    assert SERVICES["web"]["ports"] == ["127.0.0.1:8080:8080"]  # the host's loopback only
     assert SERVICES["flower"]["profiles"] == ["flower"]
     assert "profiles" not in SERVICES["worker"] and "profiles" not in SERVICES["beat"]
 

@@ -31,3 +31,6 @@ def test_worker_processes_a_batch_from_the_broker(
     assert {r["id"] for r in records} == {st["id"] for s in summaries for st in s["stories"]}
     # The message was acknowledged after the task ran: nothing left in the queue.
     assert redis_client.llen("armswatch") == 0
+    # The same task applied the stories to the transfer ledger.
+    assert redis_client.hexists("armswatch:ledger:entries", "KP:RU:missile:transfer")
+    assert redis_client.scard("armswatch:ledger:applied") == 5

@@ -234,7 +234,7 @@ def create_app(settings: Settings, redis_url: str) -> ArmswatchApp:
     # subscriptions.yaml is validated now: a bad file stops the start (ConfigError, exit 2).
     _ = app.armswatch.subscriptions
     # Register the shared tasks on this app; the metrics module's signal handlers with them.
-    from . import health, metrics, tasks  # noqa: F401
+    from . import health, mail_tasks, metrics, tasks  # noqa: F401
 
     return app
 

@@ -2,7 +2,7 @@
 
 Every `dead_letter` call stores what is needed to try again (`payload`): an input of
 `process_batch` (a file or page with its text), a feed entry of `fetch_article`, a webhook
-delivery, or a whole message that kept killing its worker (`PoisonMessage`).
+or email delivery, or a whole message that kept killing its worker (`PoisonMessage`).
 """
 
 from __future__ import annotations
@@ -38,6 +38,10 @@ def redrive(entry: Entry) -> tuple[str, list[Any]] | None:
         return "armswatch.deliver_webhook", [
             p["subscription"], p["entry_id"], p["url"], p["secret_env"], p["body"]
         ]  # fmt: skip
+    if {"subscription", "entry_id", "to", "body"} <= p.keys():  # one email
+        return "armswatch.deliver_email", [p["subscription"], p["entry_id"], p["to"], p["body"]]
+    if {"subscription", "to", "entry_ids"} <= p.keys():  # a digest: whatever it has not sent
+        return "armswatch.send_digest", [p["subscription"], p["to"]]
     if {"feed", "entry_id", "link"} <= p.keys():  # a feed entry: fetched afresh
         return "armswatch.fetch_article", [{**p, "attempt": 0}]
     if "raw" in p:  # a file or page with its text

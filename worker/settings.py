@@ -11,7 +11,7 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import AliasChoices, Field, ValidationError, model_validator
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -116,11 +116,38 @@ class Settings(BaseSettings):
     # `armswatch subscribe` takes over alerts that another consumer of its group read and
     # left unacknowledged this long (that consumer is presumed dead).
     subscribe_reclaim_seconds: int = Field(default=300, ge=0, le=30 * 24 * 3600)
+    # The transfer ledger's projection takes over tagged stories (and changes-only alerts
+    # their changes) that a dead process read and left unapplied this long.
+    ledger_reclaim_seconds: int = Field(default=60, ge=0, le=30 * 24 * 3600)
 
     # Prometheus metrics served by `armswatch worker` (0: none). Loopback by default: a
     # container sets ARMSWATCH_METRICS_HOST=0.0.0.0 so that Prometheus can reach it.
     metrics_port: int = Field(default=9100, ge=0, le=65535)
     metrics_host: str = "127.0.0.1"
+
+    # `armswatch web`: the analyst's page. Loopback by default; bound anywhere else it
+    # requires this token (ARMSWATCH_WEB_TOKEN), sent as a bearer token or `?token=`.
+    web_host: str = "127.0.0.1"
+    web_port: int = Field(default=8080, ge=0, le=65535)
+    web_token: SecretStr | None = None
+    # How many alerts the page and each Atom feed show when opened.
+    web_recent_alerts: int = Field(default=50, ge=1, le=1000)
+    # A story opened from an alert is read from that alert's entry; one opened from the
+    # ledger is looked for this far back in `tagged` (entries, newest first: a scan).
+    web_story_scan: int = Field(default=5_000, ge=100)
+
+    # Email alerts (a subscription's `deliver.email`): the SMTP server, from the environment
+    # (ARMSWATCH_SMTP_HOST, ..._PORT, ..._STARTTLS, ..._USERNAME, ..._PASSWORD, ..._FROM).
+    smtp_host: str | None = None
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    # STARTTLS before logging in (port 587); off only for a loopback relay.
+    smtp_starttls: bool = True
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_from: str = "armswatch@localhost"
+    smtp_timeout: float = Field(default=30.0, gt=0)
+    # Daily digests are sent at this hour (UTC) by `armswatch beat`.
+    email_digest_hour: int = Field(default=7, ge=0, le=23)
 
     # --- live monitoring (feeds.yaml) ---
     # Feeds without an `interval` are polled this often: news feeds change every few minutes.

@@ -15,7 +15,6 @@ fetch_article  one entry -> published, a duplicate, or dead-lettered; transient 
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from collections.abc import Sequence
@@ -26,6 +25,7 @@ import redis
 import structlog
 from celery import shared_task
 
+from pipelines.alert_formats import webhook_body
 from pipelines.alerts import Alert, GroupReader, alert_json, route
 from pipelines.errors import (
     ConfigError,
@@ -35,6 +35,7 @@ from pipelines.errors import (
     TransientError,
 )
 from pipelines.keys import WEBHOOK_GROUP
+from pipelines.ledger import ledger_step
 from pipelines.publish import dead_letter
 from pipelines.record import Story, from_payload
 from pipelines.subscriptions import Subscription
@@ -107,8 +108,11 @@ def route_alerts(app: ArmswatchApp, stories: Sequence[Story]) -> list[Alert]:
     Pass every story of the batch, new or already published: the alert state, not the
     publish marker, decides what is new for each subscription.
     """
+    from .mail_tasks import dispatch_email, ensure_outboxes  # imports this module
+
     ctx = app.armswatch
     subscriptions = ctx.subscriptions.current(ctx.redis)
+    ensure_outboxes(ctx, subscriptions)
     alerts = route(
         stories,
         subscriptions,
@@ -118,7 +122,9 @@ def route_alerts(app: ArmswatchApp, stories: Sequence[Story]) -> list[Alert]:
         seen_ttl=ctx.settings.seen_ttl_seconds,
         webhook_group=WEBHOOK_GROUP,
     )
+    alerts += ledger_step(ctx, subscriptions)
     dispatch_webhooks(app, subscriptions)
+    dispatch_email(app, subscriptions)
     return alerts
 
 
@@ -148,7 +154,7 @@ def dispatch_webhooks(app: ArmswatchApp, subscriptions: Sequence[Subscription]) 
             if len(fresh) < _DISPATCH_BATCH:
                 break
         for entry_id, fields in entries:
-            body = json.dumps(alert_json(entry_id, fields), ensure_ascii=False)
+            body = webhook_body(hook.format, alert_json(entry_id, fields))
             task.apply_async(args=(sub.name, entry_id, hook.url, hook.secret_env, body))
             reader.ack(entry_id)
             sent += 1

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from itertools import takewhile
 
 from spacy.tokens import Span, Token
@@ -79,6 +79,10 @@ _CONFIDENCE = {"syntax": 0.8, "origin": 0.72, "coref": 0.65, "catalogue": 0.6, "
 _MAX_EVIDENCE = 3
 
 
+# (supplier, recipient, class or None for any class) of a denied transfer.
+_Denied = tuple[str, str, str | None]
+
+
 @dataclass(frozen=True)
 class Candidate:
     supplier: str
@@ -94,6 +98,10 @@ class Candidate:
     # With a named supplier: the makers the text gives for the same weapons ("the UAE
     # supplied Chinese-made drones"), who are then not suppliers of them too.
     makers: frozenset[str] = frozenset()
+    # The parties to the transfer who deny it, when the denial names them, and those who
+    # confirm it ("Iran admitted it had sent drones to Russia").
+    denied_by: frozenset[str] = frozenset()
+    confirmed_by: frozenset[str] = frozenset()
 
 
 @dataclass
@@ -139,13 +147,8 @@ class Extractor:
                 self._last = found
         candidates = _without_makers_of_brokered(candidates)
         denied = self._denials(candidates)
-        return merge(
-            _with_denied(c)
-            if c.status != "production"
-            and ((*_pair(c), c.system_class) in denied or (*_pair(c), None) in denied)
-            else c
-            for c in candidates
-        )
+        confirmed = self._confirmations()
+        return merge(_confirmed(_with_denials(c, denied), confirmed) for c in candidates)
 
     def _sentence(self, sent: Span, previous: list[Candidate]) -> list[Candidate]:
         out: list[Candidate] = []
@@ -1271,10 +1274,11 @@ class Extractor:
 
     # --- denials ----------------------------------------------------------------------
 
-    def _denials(self, candidates: list[Candidate]) -> set[tuple[str, str, str | None]]:
-        """(supplier, recipient, class) whose transfer a named party denies; class None: any
-        ("denied that Moscow was negotiating the S-400" leaves the Su-35 deal standing)."""
-        denied: set[tuple[str, str, str | None]] = set()
+    def _denials(self, candidates: list[Candidate]) -> dict[_Denied, frozenset[str]]:
+        """(supplier, recipient, class) whose transfer a named party denies -> the parties
+        who do; class None: any ("denied that Moscow was negotiating the S-400" leaves the
+        Su-35 deal standing)."""
+        denied: defaultdict[_Denied, frozenset[str]] = defaultdict(frozenset)
         sents = self.index.sentences
         pairs = {_pair(c) for c in candidates if c.status != "production"}
         for n, sent in enumerate(sents):
@@ -1293,7 +1297,8 @@ class Extractor:
                 if c.status == "production" or not ({c.supplier, c.recipient} & deniers):
                     continue
                 if c.sent.start == sent.start or c.sent.start in window:
-                    denied.add((*_pair(c), c.system_class))
+                    key = (*_pair(c), c.system_class)
+                    denied[key] |= deniers & {c.supplier, c.recipient}
             if clause:
                 # "denied supplying the Houthis with weapons": the pair named in the denial,
                 # for the kinds of weapon it names, if it names any.
@@ -1301,8 +1306,29 @@ class Extractor:
                                           if w.info.name}  # fmt: skip
                 for pair in pairs:
                     if set(pair) & deniers and set(pair) <= (mentioned | deniers):
-                        denied |= {(*pair, cls) for cls in (named or {None})}
+                        for cls in named or {None}:
+                            denied[(*pair, cls)] |= deniers & set(pair)
         return denied
+
+    def _confirmations(self) -> dict[int, frozenset[str]]:
+        """Sentence start -> who confirms what it reports ("Iran admitted it had sent", "Tehran
+        acknowledged supplying"): the subject of an unnegated confirming verb."""
+        out: dict[int, frozenset[str]] = {}
+        for sent in self.index.sentences:
+            found: set[str] = set()
+            for token in sent:
+                if token.pos_ != "VERB" or token.lemma_.lower() not in self.t.confirmation_verbs:
+                    continue
+                governors = self._governors(token)
+                if any(c.dep_ == "neg" for c in token.children) or any(
+                    g.lemma_.lower() in ("refuse", "decline", "fail") for g in governors
+                ):
+                    continue  # "has not confirmed", "declined to confirm"
+                subj = _subject(token, governors)
+                found |= {c for h in _conjuncts(subj) if (c := self.index.resolve(h))}
+            if found:
+                out[sent.start] = frozenset(found)
+        return out
 
     def _deniers(self, sent: Span) -> tuple[set[str], bool, bool]:
         """(who denies, whether the object points back, whether its clause names a transfer)."""
@@ -1443,9 +1469,18 @@ def _pair(c: Candidate) -> tuple[str, str]:
     return (c.supplier, c.recipient)
 
 
-def _with_denied(c: Candidate) -> Candidate:
-    return Candidate(c.supplier, c.recipient, c.system_class, c.systems, c.status, c.confidence,
-                     c.sent, True, c.named, c.makers)  # fmt: skip
+def _with_denials(c: Candidate, denied: dict[_Denied, frozenset[str]]) -> Candidate:
+    """The candidate, denied (and by whom) when a denial covers its class or any class."""
+    found = [denied.get((*_pair(c), cls)) for cls in (c.system_class, None)]
+    if c.status == "production" or all(by is None for by in found):
+        return c
+    return replace(c, denied=True, denied_by=c.denied_by.union(*(b for b in found if b)))
+
+
+def _confirmed(c: Candidate, confirmers: dict[int, frozenset[str]]) -> Candidate:
+    """The candidate with the parties to it who confirm it in its own sentence."""
+    by = confirmers.get(c.sent.start, frozenset()) & {c.supplier, c.recipient}
+    return replace(c, confirmed_by=c.confirmed_by | by) if by else c
 
 
 def merge(candidates: Iterable[Candidate]) -> list[Transfer]:
@@ -1477,6 +1512,8 @@ def merge(candidates: Iterable[Candidate]) -> list[Transfer]:
                 systems=tuple(systems),
                 status=status,
                 denied=any(c.denied for c in group),
+                denied_by=tuple(sorted({p for c in group for p in c.denied_by})),
+                confirmed_by=tuple(sorted({p for c in group for p in c.confirmed_by})),
                 confidence=round(min(0.99, 1.0 - miss), 3),
                 evidence=tuple(sorted(evidence, key=lambda e: e.start)),
             )

@@ -33,6 +33,7 @@ class Triggers:
     denial_verbs: frozenset[str]
     denial_objects: frozenset[str]
     denial_phrases: tuple[str, ...]
+    confirmation_verbs: frozenset[str]
     sanctions: tuple[str, ...]
     hedges: frozenset[str]
 
@@ -68,6 +69,7 @@ class Triggers:
             denial_verbs=_set(denial.get("verbs")),
             denial_objects=_set(denial.get("anaphoric_objects")),
             denial_phrases=tuple(sorted(_set(denial.get("phrases")))),
+            confirmation_verbs=_set((data.get("confirmation") or {}).get("verbs")),
             sanctions=tuple(sorted(_set(data.get("sanctions")))),
             hedges=_set(data.get("hedges")),
         )

@@ -586,3 +586,40 @@ def test_each_weapon_goes_with_its_own_party(tagger: Tagger) -> None:
     )
     got = {(t.supplier, t.recipient, t.system_class) for t in story.transfers}
     assert got == {("BY", "SD", "aircraft"), ("BY", "MM", "air_defense")}
+
+
+# Who denies and who confirms a transfer (the transfer ledger's denials and withdrawals).
+PARTIES: list[tuple[str, str, tuple[str, ...], tuple[str, ...]]] = [
+    (
+        "denied-by-both",
+        "Iran sent Shahed-136 drones to Russia, something both Moscow and Tehran have denied.",
+        ("IR", "RU"),
+        (),
+    ),
+    ("denied-by-supplier", "Tehran denied supplying Mohajer-6 drones to Sudan.", ("IR",), ()),
+    ("admitted", "Iran admitted that it had supplied drones to Russia.", (), ("IR",)),
+    (
+        "acknowledged-recipient",
+        "Russia acknowledged it had received Shahed-136 drones from Iran.",
+        (),
+        ("RU",),
+    ),
+    ("not-confirmed", "Moscow has not confirmed that Iran delivered drones to Russia.", (), ()),
+    (
+        "confirmed-by-a-third-party",
+        "The Pentagon confirmed that Iran had sent drones to Russia.",
+        (),
+        (),
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "denied_by", "confirmed_by"), PARTIES, ids=[c[0] for c in PARTIES]
+)
+def test_who_denies_and_who_confirms(
+    tagger: Tagger, name: str, text: str, denied_by: tuple[str, ...], confirmed_by: tuple[str, ...]
+) -> None:
+    (transfer,) = _tag(tagger, text).transfers
+    assert (transfer.denied_by, transfer.confirmed_by) == (denied_by, confirmed_by)
+    assert transfer.denied is bool(denied_by)

@@ -94,6 +94,8 @@ def test_replay_via_http_runs_the_live_path_on_the_seeds(run, redis_client: redi
     assert {r["source"]["kind"] for r in records} == {"feed"}
     assert {r["extraction"] for r in records} == {"html"}
     assert sum(r["relevant"] for r in records) >= 4
+    ledger = json.loads(redis_client.hget(KEYS.ledger_entries, "IR:RU:drone:transfer"))
+    assert ledger["stories"] == 3  # the live path keeps the transfer ledger too
 
 
 def test_poll_routes_new_stories_to_the_alert_streams(

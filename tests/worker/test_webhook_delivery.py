@@ -184,3 +184,32 @@ def test_the_webhook_client_checks_the_address_it_connects_to(
                 timestamp=1, allow_private=False)  # fmt: skip
     assert receiver.requests == []
     ctx.http.close()
+
+
+def test_slack_and_teams_formats_are_posted_signed(
+    redis_url: str,
+    config_dir: Path,
+    tmp_path: Path,
+    receiver: Receiver,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("TEST_HOOK_SECRET", SECRET)
+    subs = [
+        {"name": fmt, "match": {"suppliers": ["IR"]},
+         "deliver": {"webhook": {"url": receiver.url(f"/{fmt}"), "secret_env": "TEST_HOOK_SECRET",
+                                 "format": fmt}}}
+        for fmt in ("slack", "teams")
+    ]  # fmt: skip
+    (config_dir / "subscriptions.yaml").write_text(yaml.safe_dump({"subscriptions": subs}))
+    settings = Settings.load(redis_url=redis_url, config_dir=config_dir,
+                             data_dir=tmp_path / "data", allow_private_networks=True)  # fmt: skip
+    app = create_app(settings, redis_url)
+    with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=30):
+        route_alerts(app, [_story()])
+        assert wait_until(lambda: len(receiver.requests) == 2), receiver.requests
+    # Signed like every webhook; verify() returns the body it checked.
+    bodies = {r.path: Webhook(SECRET).verify(r.body.decode(), r.headers) for r in receiver.requests}
+    assert bodies["/slack"]["text"] == "[slack] Drones"
+    assert bodies["/slack"]["blocks"][1]["text"]["text"].startswith("*IR -&gt; RU  drone")
+    card = bodies["/teams"]["attachments"][0]["content"]
+    assert card["type"] == "AdaptiveCard" and card["body"][0]["text"] == "Drones"

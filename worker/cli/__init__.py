@@ -49,6 +49,7 @@ def main() -> None:
 
 # --- the commands: one line per command or group; new command modules register here too ----
 # Imported after `cli` exists, so that a command module may import from this package.
+from .. import cli_ledger, cli_web  # noqa: E402 (the ledger's and the page's commands)
 from . import dlq, live, replay, status, subscribe, subscriptions, tag  # noqa: E402
 
 cli.add_command(tag.tag)
@@ -60,3 +61,5 @@ cli.add_command(status.status)
 cli.add_command(dlq.dlq)
 cli.add_command(subscriptions.subscriptions)
 cli.add_command(subscribe.subscribe)
+cli.add_command(cli_ledger.ledger)
+cli.add_command(cli_web.web)

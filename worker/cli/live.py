@@ -112,6 +112,7 @@ def beat(state: State) -> None:
     import threading
 
     from ..ledger import resend_lost
+    from ..mail_tasks import beat_digests
     from ..schedule import run_beat
     from ..tasks import poll_feed
 
@@ -131,7 +132,7 @@ def beat(state: State) -> None:
             default_interval=settings.feed_interval_seconds,
             tick=settings.beat_tick_seconds,
             stop=stop,
-            sweep=lambda: resend_lost(app),
+            sweep=lambda: (resend_lost(app), beat_digests(app)),
             sweep_every=settings.lost_message_check_seconds / 2,
             beat_id=f"{socket.gethostname()}:{os.getpid()}",
         )

@@ -52,6 +52,7 @@ _CLASSES = click.Choice(list(SYSTEM_CLASSES))
     help="One subscription in the subscriptions.yaml entry format (instead of options).",
 )
 @click.option("--replace", is_flag=True, help="Overwrite a stored subscription of that name.")
+@click.option("--changes-only", is_flag=True, help="Alert only when the transfer ledger changes.")
 @click.pass_obj
 def subscriptions_add(state: State, /, name: str, **options: Any) -> None:
     """Add subscription NAME; the worker picks it up without a restart."""
@@ -97,6 +98,8 @@ def _subscription_data(name: str, options: dict[str, Any]) -> dict[str, Any]:
     if options["exclude_denied"]:
         match["include_denied"] = False
     data: dict[str, Any] = {"name": name, "match": match}
+    if options["changes_only"]:
+        data["changes_only"] = True
     if options["webhook_url"] or options["secret_env"]:
         data["deliver"] = {
             "webhook": {"url": options["webhook_url"], "secret_env": options["secret_env"]}
@@ -133,7 +136,7 @@ def subscriptions_list(state: State, as_json: bool) -> None:
         match = sub.match.model_dump(mode="json", exclude_defaults=True)
         hook = sub.webhook
         table.add_row(
-            sub.name,
+            sub.name + (" (changes only)" if sub.changes_only else ""),
             source,
             json.dumps(match) if match else "(everything)",
             f"{hook.url} ({hook.secret_env})" if hook else "-",

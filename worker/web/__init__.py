@@ -1,0 +1,1 @@
+"""`armswatch web`: the analyst's page (app.py), served by worker/cli_web.py."""
