@@ -78,7 +78,9 @@ def settings(redis_url: str, config_dir: Path, tmp_path: Path) -> Settings:
 
 @pytest.fixture(scope="session")
 def tagger() -> Tagger:
-    return load_tagger()
+    """The rules alone: what tests/pipelines/test_tag.py pins, and what the model is given
+    as proposals. Tests of the trained model load it themselves (test_learned.py)."""
+    return load_tagger(rules_only=True)
 
 
 @pytest.fixture(scope="session")

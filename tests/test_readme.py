@@ -49,6 +49,9 @@ def parse(argv: list[str]) -> None:
     command: click.Command = cli
     ctx = click.Context(cli, info_name="armswatch")
     while isinstance(command, click.Group):
+        # A group that runs by itself (`armswatch ledger --since 7d`) takes the options.
+        if command.invoke_without_command and (not args or args[0].startswith("-")):
+            break
         name, sub, args = command.resolve_command(ctx, args)
         assert name and sub is not None, f"no command in {argv}"
         command = sub
