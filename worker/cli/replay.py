@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -72,13 +72,12 @@ def replay(
     files, problems = collect_files(paths or ("seeds",))
     if via_http:
         replay_via_http(settings, files, problems)
-    inputs, unreadable = read_inputs([str(f) for f in files], settings)
-    problems.extend(unreadable)
     if queue:
+        inputs, unreadable = read_inputs([str(f) for f in files], settings)
+        problems.extend(unreadable)
         _replay_queued(settings, inputs, problems, timeout=timeout)
     rows: list[dict[str, Any]] = []
-    size, processes = replay_plan(len(inputs), settings, processes)
-    batches = [[to_payload(s) for s in inputs[i : i + size]] for i in range(0, len(inputs), size)]
+    size, processes = replay_plan(len(files), settings, processes)
     pids: set[int] = set()
     # The pool is forked before the progress display starts its thread.
     with (
@@ -87,9 +86,22 @@ def replay(
         progress_bar() as progress,
     ):
         dead_letter_unread(app, problems)
-        bar = progress.add_task("replaying", total=len(inputs))
-        # The task's own code path, in each process (no worker needed).
-        for done in replayer.run(batches):
+        bar = progress.add_task("replaying", total=len(files))
+
+        def batches() -> Iterator[list[dict[str, Any]]]:
+            """Files read a batch at a time, as the pool asks: memory does not grow with
+            the folder."""
+            for start in range(0, len(files), size):
+                names = [str(f) for f in files[start : start + size]]
+                inputs, unreadable = read_inputs(names, settings)
+                problems.extend(unreadable)
+                dead_letter_unread(app, unreadable)
+                progress.advance(bar, len(unreadable))
+                if inputs:
+                    yield [to_payload(s) for s in inputs]
+
+        # The tasks' own job (worker/ingest.py), in each process (no worker needed).
+        for done in replayer.run(batches()):
             pids.add(done.pid)
             for summary in done.summaries:
                 rows.append(summary)

@@ -108,6 +108,9 @@ class TransferModel:
             denied=sigmoid(self.denied.score(feats)) >= 0.5,
             confidence=round(p, 3),
             evidence=evidence(c, index),
+            # Who denies or confirms: the rules read it off the sentence when they found it.
+            denied_by=c.rule.denied_by if c.rule is not None else (),
+            confirmed_by=c.rule.confirmed_by if c.rule is not None else (),
         )
 
 
