@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install replay test lint typecheck pytest bench bench-memory quality clean
+.PHONY: install replay test lint typecheck pytest bench bench-memory bench-ledger quality clean
 
 install: $(STAMP)
 
@@ -39,6 +39,9 @@ bench: $(STAMP)
 
 bench-memory: $(STAMP)
 	$(BIN)/python -m bench.memory
+
+bench-ledger: $(STAMP)
+	$(BIN)/python -m bench.ledger
 
 clean:
 	rm -rf $(VENV) .armswatch .pytest_cache .mypy_cache .ruff_cache
