@@ -359,6 +359,20 @@ def system_entries(r: redis.Redis, keys: Keys, entry_id: str) -> list[dict[str, 
     return _views(r, keys, sorted(as_text(m) for m in members))
 
 
+def recent_changes(r: redis.Redis, keys: Keys, *, count: int = 50) -> list[dict[str, Any]]:
+    """The latest entries of the change stream, newest first: `{"id", "story_id", "title",
+    "changes": [...]}` (the story's record stays in the stream)."""
+    out = []
+    entries: list[Any] = r.xrevrange(keys.ledger_changes, count=count) or []
+    for entry_id, fields in entries:
+        f = {as_text(k): as_text(v) for k, v in (fields or {}).items()}
+        title = json.loads(f["record"]).get("title") if f.get("record") else None
+        changes = json.loads(f.get("changes") or "[]")
+        out.append({"id": as_text(entry_id), "story_id": f.get("story_id"), "title": title,
+                    "changes": changes})  # fmt: skip
+    return out
+
+
 def rebuild(
     client: redis.Redis, keys: Keys, *, consumer: str, maxlen: int, batch: int = _BATCH
 ) -> Projection:
