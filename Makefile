@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install replay test lint typecheck pytest browser screenshots bench bench-memory quality train clean
+.PHONY: install replay test lint typecheck pytest browser screenshots bench bench-memory bench-ledger quality train clean
 
 install: $(STAMP)
 
@@ -63,6 +63,9 @@ bench: $(STAMP)
 
 bench-memory: $(STAMP)
 	$(BIN)/python -m bench.memory
+
+bench-ledger: $(STAMP)
+	$(BIN)/python -m bench.ledger
 
 clean:
 	rm -rf $(VENV) .armswatch .pytest_cache .mypy_cache .ruff_cache

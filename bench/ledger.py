@@ -9,7 +9,11 @@ merge, no Redis) for comparison. Called by bench/run.py; timing is never a test.
 from __future__ import annotations
 
 import json
+import os
+import sys
+import tempfile
 import time
+from pathlib import Path
 from typing import Any
 
 import redis
@@ -54,3 +58,34 @@ def measure(client: redis.Redis, keys: Keys, *, maxlen: int) -> dict[str, Any]:
 
 def _text(value: Any) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def main() -> int:
+    """Tag the all-relevant corpus, publish it, and print the ledger's cost per story."""
+    from pipelines.clean import default_rules
+    from pipelines.pipeline import process
+    from pipelines.publish import publish
+    from pipelines.tag import load_tagger
+    from worker.redis_server import EmbeddedRedis
+
+    from .corpus import all_relevant
+
+    results = process([i.story() for i in all_relevant(200)], tagger=load_tagger(),
+                      rules=default_rules())  # fmt: skip
+    stories = [s for r in results for s in r.stories]
+    with tempfile.TemporaryDirectory(prefix="armswatch-ledger-bench-") as tmp:
+        server = EmbeddedRedis(Path(tmp))
+        client = redis.Redis.from_url(server.start())
+        try:
+            keys = Keys()
+            publish(stories, client=client, keys=keys, maxlen=10**6, seen_ttl=3600)
+            print(json.dumps(measure(client, keys, maxlen=10**6), indent=2))
+        finally:
+            client.close()
+            server.stop()
+    print(f"load average (1 min): {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

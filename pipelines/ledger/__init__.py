@@ -19,7 +19,15 @@ from ..keys import Keys
 from ..subscriptions import Subscription
 from .changes import route_changes
 from .model import entry_view, reports
-from .store import Projection, get_entry, project, query_entries, rebuild, system_entries
+from .store import (
+    Projection,
+    get_entry,
+    project,
+    query_entries,
+    rebuild,
+    recent_changes,
+    system_entries,
+)
 
 
 class _Settings(Protocol):
@@ -59,6 +67,7 @@ __all__ = [
     "project",
     "query_entries",
     "rebuild",
+    "recent_changes",
     "reports",
     "system_entries",
 ]

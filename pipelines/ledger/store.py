@@ -224,7 +224,7 @@ def _plan(
     pipe.smismember(keys.ledger_applied, [item.story.id for item in items])
     pipe.hmget(keys.ledger_entries, ids)
     flags, values = pipe.execute()
-    current = {i: as_text(v) if v else "" for i, v in zip(ids, values, strict=True)}
+    current: _Known = {i: (as_text(v) if v else "", None) for i, v in zip(ids, values, strict=True)}
     plans: list[_Plan] = []
     taken: set[str] = set()
     for item, flag in zip(items, flags, strict=True):
@@ -235,8 +235,13 @@ def _plan(
     return plans
 
 
+# Entry id -> its stored JSON ("" when new) and, once parsed or merged in this batch, the
+# state itself (a story after another on the same entry need not parse it again).
+_Known = dict[str, tuple[str, dict[str, Any] | None]]
+
+
 def _story_plan(
-    keys: Keys, item: _Item, current: dict[str, str], record_changes: bool, maxlen: int
+    keys: Keys, item: _Item, current: _Known, record_changes: bool, maxlen: int
 ) -> _Plan:
     script_keys = [
         keys.ledger_applied,
@@ -248,8 +253,9 @@ def _story_plan(
     entry_args: list[Any] = []
     changes: list[dict[str, Any]] = []
     for report in item.reports:
-        expected = current[report.entry]
-        before = json.loads(expected) if expected else None
+        expected, before = current[report.entry]
+        if before is None and expected:
+            before = json.loads(expected)
         after, found = merge(before, report)
         changes.extend(found)
         removed, added = _index_moves(keys, before, after)
@@ -261,7 +267,7 @@ def _story_plan(
         )
         entry_args += [report.entry, seen, new, after["first"]["at"], after["last"]["at"]]
         entry_args += [len(removed), len(added)]
-        current[report.entry] = new
+        current[report.entry] = (new, after)
     recorded = json.dumps(changes, ensure_ascii=False) if changes and record_changes else ""
     args = [item.story.id, len(item.reports), recorded, maxlen, item.tagged_id, *entry_args]
     if recorded:
@@ -351,6 +357,20 @@ def system_entries(r: redis.Redis, keys: Keys, entry_id: str) -> list[dict[str, 
     """The entries per named system under a pair entry, by system name."""
     members = r.smembers(keys.ledger_index("parent", entry_id))
     return _views(r, keys, sorted(as_text(m) for m in members))
+
+
+def recent_changes(r: redis.Redis, keys: Keys, *, count: int = 50) -> list[dict[str, Any]]:
+    """The latest entries of the change stream, newest first: `{"id", "story_id", "title",
+    "changes": [...]}` (the story's record stays in the stream)."""
+    out = []
+    entries: list[Any] = r.xrevrange(keys.ledger_changes, count=count) or []
+    for entry_id, fields in entries:
+        f = {as_text(k): as_text(v) for k, v in (fields or {}).items()}
+        title = json.loads(f["record"]).get("title") if f.get("record") else None
+        changes = json.loads(f.get("changes") or "[]")
+        out.append({"id": as_text(entry_id), "story_id": f.get("story_id"), "title": title,
+                    "changes": changes})  # fmt: skip
+    return out
 
 
 def rebuild(

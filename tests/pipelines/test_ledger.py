@@ -9,7 +9,14 @@ import redis
 
 from pipelines.alerts import GroupReader, alert_json, route
 from pipelines.keys import LEDGER_GROUP, Keys
-from pipelines.ledger import get_entry, project, query_entries, rebuild, system_entries
+from pipelines.ledger import (
+    get_entry,
+    project,
+    query_entries,
+    rebuild,
+    recent_changes,
+    system_entries,
+)
 from pipelines.ledger.changes import route_changes
 from pipelines.ledger.model import entry_view, merge, reports
 from pipelines.ledger.store import apply
@@ -323,6 +330,10 @@ def test_changes_only_alerts_once_per_fact_and_again_when_it_advances(
         "IR -> RU drone: agreed -> delivered",
         "IR -> RU drone (delivered): now denied by IR",
     ]
+    latest = recent_changes(redis_client, KEYS, count=2)
+    assert [c["story_id"] for c in latest] == ["denial", "later"]
+    assert latest[0]["title"] == "title denial"
+    assert [(c["change"], c["by"]) for c in latest[0]["changes"]] == [("denial", "IR")]
     # Rebuilding the ledger and routing again alerts nothing twice.
     rebuild(redis_client, KEYS, consumer="r", maxlen=10_000)
     redis_client.xgroup_setid(KEYS.ledger_changes, "alerts", "0")
