@@ -162,19 +162,27 @@ def test_a_worker_killed_mid_run_loses_nothing_and_duplicates_nothing(
     assert set(ids) == expected
 
 
-@pytest.mark.timeout(RUN_DEADLINE + 120)
-def test_redis_restarted_mid_run_keeps_what_it_acknowledged_and_the_worker_resumes(
-    server: EmbeddedRedis, procs: Processes, tmp_path: Path, tagger: Tagger
-) -> None:
-    paths = write_corpus(tmp_path / "corpus", 600)
+def queued_run(
+    procs: Processes, tmp_path: Path, tagger: Tagger, url: str, *, stories: int, until: int
+) -> tuple[set[str], subprocess.Popen[bytes], subprocess.Popen[bytes]]:
+    """A worker and `replay --queue` of `stories` stories, returned once `until` are tagged:
+    (the ids an undisturbed run publishes, the worker, the replay)."""
+    paths = write_corpus(tmp_path / "corpus", stories)
     expected = undisturbed_ids(paths, tagger)
-    url = str(server.url)
-
     worker = procs.start("worker", "worker", "--concurrency", "2")
     replay = procs.start(
         "replay", "replay", "--queue", "--timeout", "600", str(tmp_path / "corpus")
     )
-    wait_until(lambda: count_tagged(url) >= 100, deadline=600, what="100 stories published")
+    wait_until(lambda: count_tagged(url) >= until, deadline=600, what=f"{until} published")
+    return expected, worker, replay
+
+
+@pytest.mark.timeout(RUN_DEADLINE + 120)
+def test_redis_restarted_mid_run_keeps_what_it_acknowledged_and_the_worker_resumes(
+    server: EmbeddedRedis, procs: Processes, tmp_path: Path, tagger: Tagger
+) -> None:
+    url = str(server.url)
+    expected, worker, replay = queued_run(procs, tmp_path, tagger, url, stories=600, until=100)
 
     with redis.Redis.from_url(url, decode_responses=True) as client:
         before = tagged_ids(client)
@@ -203,15 +211,8 @@ def test_a_redis_outage_of_seconds_or_a_minute_loses_nothing(
 ) -> None:
     """Redis away longer than a task's retries and (at 60 s) its hard time limit: tasks wait
     for it instead of dropping their batch, and the worker's pool comes back to work."""
-    paths = write_corpus(tmp_path / "corpus", 300)
-    expected = undisturbed_ids(paths, tagger)
     url = str(server.url)
-
-    worker = procs.start("worker", "worker", "--concurrency", "2")
-    replay = procs.start(
-        "replay", "replay", "--queue", "--timeout", "600", str(tmp_path / "corpus")
-    )
-    wait_until(lambda: count_tagged(url) >= 40, deadline=600, what="40 stories published")
+    expected, worker, replay = queued_run(procs, tmp_path, tagger, url, stories=300, until=40)
     server.stop()
     time.sleep(outage)
     server.start()
