@@ -207,6 +207,14 @@ def create_app(settings: Settings, redis_url: str) -> ArmswatchApp:
         # The result store answers `replay --queue`; a day is enough to collect results.
         result_expires=24 * 3600,
         result_backend_transport_options={"retry_policy": {"timeout": 30.0}},
+        # A result stored just as Redis goes away is stored again once it is back: otherwise
+        # Celery fails a task whose work was done ("Exception raised outside body"), and
+        # `replay --queue` reports its inputs rejected. Bounded (about 2 minutes); past the
+        # hard time limit the task is killed and its message redelivered anyway.
+        result_backend_always_retry=True,
+        result_backend_max_retries=30,
+        result_backend_base_sleep_between_retries_ms=200,
+        result_backend_max_sleep_between_retries_ms=5000,
         redis_backend_health_check_interval=30,
         # Redis restarting must never end the worker: retry connecting forever.
         broker_connection_retry_on_startup=True,
