@@ -70,15 +70,6 @@ def collect_status(
             beat_id = key.removeprefix(keys.beat(""))
             beats.append({"beat": beat_id, "last_tick": _iso(float(as_text(ticked))),
                           "seconds_ago": round(now - float(as_text(ticked)), 1)})  # fmt: skip
-    alive = []
-    for key in sorted(as_text(k) for k in client.scan_iter(match=keys.alive("*"))):
-        raw = client.get(key)
-        if raw is not None:
-            beat = json.loads(as_text(raw))
-            alive.append({"worker": key.removeprefix(keys.alive("")),
-                            "last_beat": _iso(float(beat["time"])),
-                            "seconds_ago": round(now - float(beat["time"]), 1),
-                            "processes": beat["processes"], "size": beat["size"]})  # fmt: skip
     values = counters(client, keys)
     latest = []
     for entry_id, fields in (client.xrevrange(keys.dlq, count=errors) or []) if errors else []:
@@ -97,7 +88,7 @@ def collect_status(
         "queue": {"name": QUEUE, "waiting": depth, "unacked": unacked},
         "streams": {"tagged": tagged, "dlq": dlq},
         "beats": beats,
-        "alive": alive,
+        "alive": _alive(client, keys, now),
         "workers": _workers(client, keys),
         "alerts": alerts,
         "feeds": feed_rows,
@@ -198,3 +189,17 @@ def print_status(report: dict[str, Any], out: Console) -> None:
 
 def _iso(ts: float) -> str | None:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ts)) if ts else None
+
+
+def _alive(client: redis.Redis, keys: Keys, now: float) -> list[dict[str, Any]]:
+    """The workers whose heartbeat says they can work (worker/health.py)."""
+    out = []
+    for key in sorted(as_text(k) for k in client.scan_iter(match=keys.alive("*"))):
+        raw = client.get(key)
+        if raw is not None:
+            beat = json.loads(as_text(raw))
+            out.append({"worker": key.removeprefix(keys.alive("")),
+                        "last_beat": _iso(float(beat["time"])),
+                        "seconds_ago": round(now - float(beat["time"]), 1),
+                        "processes": beat["processes"], "size": beat["size"]})  # fmt: skip
+    return out
