@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.record import Source, Story
+from pipelines.record import Source, Story, Transfer
 from pipelines.tag import Tagger, load_tagger
 from pipelines.tag.actors import DocIndex
 from pipelines.tag.learned import TransferModel, features, load_model, propose
@@ -79,9 +79,22 @@ def test_the_model_keeps_what_it_scores_above_its_threshold_in_one_direction(
     assert _model(-9.0, {}).decide(index, [], tagger.triggers) == []
 
 
+def test_the_rules_status_is_kept_where_the_rules_found_the_same_tuple(tagger: Tagger) -> None:
+    index = index_of(tagger, "Russia asked Iran for Shahed-136 drones last year.")
+    model = _model(-3.0, {"s_role:subj": -4.0, "r_role:subj": 4.0, "cand_class:other": -9.0})
+    # The status model says delivered (its bias); the rules read the request as sought.
+    [alone] = model.decide(index, [], tagger.triggers)
+    asked = Transfer(supplier="IR", recipient="RU", system_class="drone", status="sought",
+                     confidence=0.8)  # fmt: skip
+    [with_rules] = model.decide(index, [asked], tagger.triggers)
+    assert (alone.supplier, alone.recipient, alone.status) == ("IR", "RU", "delivered")
+    assert (with_rules.supplier, with_rules.recipient, with_rules.status) == ("IR", "RU", "sought")
+
+
 def test_the_trained_weights_load_and_the_tagger_uses_them() -> None:
     data = json.loads(WEIGHTS.read_text())
-    assert 0 < data["threshold"] < 1 and data["transfer"]["weights"]
+    assert 0 < data["threshold"] < 1 and data["transfer"]["kind"] == "trees"
+    assert len(data["transfer"]["trees"]) >= 100
     model = load_model()
     assert model is not None
     assert load_tagger().model is model

@@ -1,11 +1,15 @@
 """The trained transfer model: which candidates are transfers, their status and denial.
 
-Three linear models over the same string features (features.py), trained by
-tools/train.py on corpus/train and stored in `weights.json` beside this file:
-    transfer  P(candidate is a transfer the story reports), Platt-calibrated: the record's
-              `confidence`; kept when above the threshold chosen on held-out folds
-    status    delivered / agreed / sought for a kept transfer (production is its kind)
-    denied    P(a party denies it)
+Three models over the same string features (features.py), trained by tools/train.py on
+corpus/train and stored in `weights.json` beside this file:
+    transfer  boosted trees (trees.py) or a linear score over each occurrence of a
+              candidate; the best occurrence, Platt-calibrated, is P(the story reports this
+              transfer): the record's `confidence`; kept when above the threshold chosen on
+              held-out folds
+    status    delivered / agreed / sought for a kept transfer (production is its kind):
+              the rules' status where the rules found the same tuple (more accurate there
+              on dev), else a linear model
+    denied    P(a party denies it), linear
 Of a pair kept in both directions, the likelier direction stays.
 """
 
@@ -24,6 +28,7 @@ from ..actors import DocIndex
 from ..triggers import Triggers
 from .candidates import Candidate, propose
 from .features import features, instances
+from .trees import Trees
 
 if TYPE_CHECKING:
     from .gate import Gate
@@ -50,7 +55,7 @@ def sigmoid(x: float) -> float:
 
 @dataclass(frozen=True)
 class TransferModel:
-    transfer: Linear
+    transfer: Linear | Trees
     platt: tuple[float, float]  # calibrated P = sigmoid(a * score + b)
     threshold: float
     status: dict[str, Linear]  # one-vs-rest, highest score wins
@@ -64,8 +69,11 @@ class TransferModel:
         from .gate import Gate
 
         gate = data.get("gate")
+        transfer = data["transfer"]
         return cls(
-            transfer=Linear(**data["transfer"]),
+            transfer=Trees.from_json(transfer)
+            if transfer.get("kind") == "trees"
+            else Linear(transfer["bias"], transfer["weights"]),
             platt=(float(data["platt"][0]), float(data["platt"][1])),
             threshold=float(data["threshold"]),
             status={s: Linear(**data["status"][s]) for s in STATUSES},
@@ -74,18 +82,30 @@ class TransferModel:
             gate=Gate(Linear(**gate["model"]), float(gate["threshold"])) if gate else None,
         )
 
-    def probability(self, instances: Iterable[Iterable[str]]) -> float:
-        """Calibrated P(transfer) from the best-scoring occurrence."""
+    def probabilities(self, candidates: Sequence[list[set[str]]]) -> list[float]:
+        """Calibrated P(transfer) of each candidate (its occurrences' feature sets), from
+        its best-scoring occurrence; all occurrences of a story scored in one batch."""
+        flat = [f for inst in candidates for f in inst]
+        if isinstance(self.transfer, Trees):
+            raw = [float(x) for x in self.transfer.scores(flat)] if flat else []
+        else:
+            raw = [self.transfer.score(f) for f in flat]
         a, b = self.platt
-        return sigmoid(a * max(self.transfer.score(f) for f in instances) + b)
+        out, at = [], 0
+        for inst in candidates:
+            out.append(sigmoid(a * max(raw[at : at + len(inst)]) + b))
+            at += len(inst)
+        return out
+
+    def probability(self, instances: list[set[str]]) -> float:
+        return self.probabilities([instances])[0]
 
     def decide(self, index: DocIndex, rules: Sequence[Transfer], t: Triggers) -> list[Transfer]:
         """The transfers of one story."""
-        scored = []
-        for c in propose(index, rules, t):
-            p = self.probability(instances(c, index, t))
-            if p >= self.threshold:
-                scored.append((p, c, features(c, index, t)))
+        candidates = propose(index, rules, t)
+        probs = self.probabilities([instances(c, index, t) for c in candidates])
+        scored = [(p, c, features(c, index, t)) for p, c in zip(probs, candidates, strict=True)
+                  if p >= self.threshold]  # fmt: skip
         kept = {c.key: (p, c, f) for p, c, f in scored}
         out = []
         for key, (p, c, feats) in kept.items():
@@ -97,7 +117,9 @@ class TransferModel:
 
     def _transfer(self, c: Candidate, feats: set[str], p: float, index: DocIndex) -> Transfer:
         status = "production"
-        if c.kind == "transfer":
+        if c.kind == "transfer" and c.rule is not None and c.rule.status in STATUSES:
+            status = c.rule.status
+        elif c.kind == "transfer":
             status = max(STATUSES, key=lambda s: self.status[s].score(feats))
         return Transfer(
             supplier=c.supplier,
