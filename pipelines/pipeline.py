@@ -3,6 +3,9 @@
     Story(raw, raw_format)               a file, a page or a feed entry, as given
       extract  -> Story(text)            HTML through trafilatura; text passes through
       clean    -> list[Story(text, id)]  furniture removed, stories split, titles found
+      identify -> list[Story(id)]        the id of the first story seen with the same body
+                                         (worker/seen.py: a copy from a file or another URL
+                                         is that story; live: dropped as a duplicate)
       dedup    -> list[Story(sources)]   (live only) near-duplicates of known stories dropped
       prefilter-> list[bool]             does the story name a weapon at all (most do not)
       tag      -> list[Story(tagged)]    entities, weapons, topics, transfers (nlp.pipe over
@@ -44,6 +47,8 @@ class Result:
 
 # A dedup stage: the story (with its sources) if it is new, Duplicate if it is a copy.
 Dedup = Callable[[Story], Story]
+# The identity stage: the story under its id for good, or Duplicate (Redis errors pass).
+Identify = Callable[[Story], Story]
 
 
 @dataclass
@@ -83,6 +88,7 @@ def process(
     tagger: Tagger,
     rules: CleanRules,
     dedup: Dedup | None = None,
+    identify: Identify | None = None,
     extract_seconds: float | None = None,
     clock: StageClock | None = None,
 ) -> list[Result]:
@@ -97,6 +103,9 @@ def process(
                 extracted = run_stage("extract", extract, item)
             with clock.timing("clean", 1):
                 stories = run_stage("clean", clean, extracted, rules=rules)
+            if identify is not None:
+                with clock.timing("identify", len(stories)):
+                    stories = _identify(stories, identify, duplicates.setdefault(i, []))
             if dedup is not None:
                 with clock.timing("dedup", len(stories)):
                     stories = _dedup(stories, dedup, duplicates.setdefault(i, []))
@@ -128,6 +137,18 @@ def process(
             except ArmswatchError as exc:
                 results[i] = Result(inputs[i], error=exc.at(input=inputs[i].label))
     return [r for r in results if r is not None]
+
+
+def _identify(stories: list[Story], identify: Identify, dropped: list[Duplicate]) -> list[Story]:
+    # Not a run_stage: Redis going away must fail the batch (the task retries it), not
+    # dead-letter its inputs, the way publish does.
+    kept: list[Story] = []
+    for story in stories:
+        try:
+            kept.append(identify(story))
+        except Duplicate as exc:
+            dropped.append(exc)
+    return kept
 
 
 def _dedup(stories: list[Story], dedup: Dedup, dropped: list[Duplicate]) -> list[Story]:
