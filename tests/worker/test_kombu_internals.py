@@ -74,6 +74,9 @@ def test_celery_drops_a_retry_it_cannot_send_and_we_requeue_it(
 ) -> None:
     # A broker that is away: the retry's send fails (kombu's OperationalError).
     app = _app(settings, "redis://127.0.0.1:1/0")
+    # Give up on the absent server after a try, not after the worker's patient retries.
+    app.conf.result_backend_transport_options = {"retry_policy": {"timeout": 0.5}}
+    app.conf.broker_transport_options = {**app.conf.broker_transport_options, "max_retries": 1}
     task = app.tasks[TASK]
     task.push_request(
         id="t-1", args=[[]], kwargs={}, retries=0, is_eager=False, called_directly=False
