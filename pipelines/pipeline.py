@@ -47,8 +47,9 @@ class Result:
 
 # A dedup stage: the story (with its sources) if it is new, Duplicate if it is a copy.
 Dedup = Callable[[Story], Story]
-# The identity stage: the story under its id for good, or Duplicate (Redis errors pass).
-Identify = Callable[[Story], Story]
+# The identity stage, over every story of a batch at once (one round trip): each story
+# under its id for good, or the Duplicate that drops it (Redis errors pass).
+Identify = Callable[[Sequence[Story]], Sequence[Story | Duplicate]]
 
 
 @dataclass
@@ -102,16 +103,21 @@ def process(
             with clock.timing("extract", 1), time_limit(extract_seconds, input=item.label):
                 extracted = run_stage("extract", extract, item)
             with clock.timing("clean", 1):
-                stories = run_stage("clean", clean, extracted, rules=rules)
-            if identify is not None:
-                with clock.timing("identify", len(stories)):
-                    stories = _identify(stories, identify, duplicates.setdefault(i, []))
-            if dedup is not None:
-                with clock.timing("dedup", len(stories)):
-                    stories = _dedup(stories, dedup, duplicates.setdefault(i, []))
-            cleaned.append((i, stories))
+                cleaned.append((i, run_stage("clean", clean, extracted, rules=rules)))
         except ArmswatchError as exc:
             results[i] = Result(item, error=exc.at(input=item.label))
+    if identify is not None:
+        with clock.timing("identify", sum(len(stories) for _, stories in cleaned)):
+            cleaned = _identify(cleaned, identify, duplicates)
+    if dedup is not None:
+        kept: list[tuple[int, list[Story]]] = []
+        for i, stories in cleaned:
+            try:
+                with clock.timing("dedup", len(stories)):
+                    kept.append((i, _dedup(stories, dedup, duplicates.setdefault(i, []))))
+            except ArmswatchError as exc:
+                results[i] = Result(inputs[i], error=exc.at(input=inputs[i].label))
+        cleaned = kept
 
     flat = [story for _, stories in cleaned for story in stories]
     try:
@@ -139,16 +145,25 @@ def process(
     return [r for r in results if r is not None]
 
 
-def _identify(stories: list[Story], identify: Identify, dropped: list[Duplicate]) -> list[Story]:
+def _identify(
+    cleaned: list[tuple[int, list[Story]]],
+    identify: Identify,
+    duplicates: dict[int, list[Duplicate]],
+) -> list[tuple[int, list[Story]]]:
     # Not a run_stage: Redis going away must fail the batch (the task retries it), not
     # dead-letter its inputs, the way publish does.
-    kept: list[Story] = []
-    for story in stories:
-        try:
-            kept.append(identify(story))
-        except Duplicate as exc:
-            dropped.append(exc)
-    return kept
+    found = iter(identify([story for _, stories in cleaned for story in stories]))
+    out: list[tuple[int, list[Story]]] = []
+    for i, stories in cleaned:
+        kept: list[Story] = []
+        for _ in stories:
+            story = next(found)
+            if isinstance(story, Duplicate):
+                duplicates.setdefault(i, []).append(story)
+            else:
+                kept.append(story)
+        out.append((i, kept))
+    return out
 
 
 def _dedup(stories: list[Story], dedup: Dedup, dropped: list[Duplicate]) -> list[Story]:
