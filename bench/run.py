@@ -44,7 +44,7 @@ from .corpus import LABELLED_DIRS, ROOT, Item, all_relevant, labelled_texts, mix
 from .ledger import measure as ledger_cost
 
 RESULTS = Path(__file__).resolve().parent / "results"
-STAGES = ("extract", "clean", "prefilter", "tag", "publish", "alerts")
+STAGES = ("extract", "clean", "identify", "prefilter", "tag", "publish", "alerts")
 MB = 1024 * 1024
 
 

@@ -5,6 +5,9 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
+from dataclasses import dataclass
+
+from .record import Story
 
 _NON_WORD = re.compile(r"[\W_]+", re.UNICODE)
 
@@ -24,6 +27,40 @@ def story_id(*, url: str | None, text: str, story_index: int = 0) -> str:
     if url:
         return _digest(f"url\0{url}\0{story_index}")
     return _digest(f"text\0{normalized_text(text)}")
+
+
+def body_text(text: str, title: str | None) -> str:
+    """The words of a story's body without a leading copy of its title.
+
+    A file's story keeps its first line as text when it is not a headline (its title is
+    then that line), while the same story served as a page has it as the page's <h1>, which
+    clean drops from the text; words alone, so whitespace, case and punctuation do not count.
+    """
+    body = normalized_text(text)
+    head = normalized_text(title or "")
+    if head and body.startswith(f"{head} "):
+        return body[len(head) + 1 :]
+    return body or text.strip()
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Who a story is: its id, the URL it was found at (canonical; None for a file) and the
+    hash of its body, the same wherever the same text turns up."""
+
+    id: str
+    url: str | None
+    body: str
+
+
+def identity(story: Story) -> Identity:
+    """A cleaned story's identity (the live path's URLs are canonical already: FeedEntry.url)."""
+    url = story.source.url
+    return Identity(
+        id=story_id(url=url, text=story.text, story_index=story.story_index),
+        url=url,
+        body=_digest(f"body\0{body_text(story.text, story.title)}"),
+    )
 
 
 # --- near duplicates: SimHash over word shingles ----------------------------------------

@@ -94,6 +94,11 @@ class Keys:
         """Sorted set of the stories whose SimHash has `value` in `band` (near duplicates)."""
         return f"{self.prefix}seen:simhash:{band}:{value}"
 
+    def seen_body(self, body: str) -> str:
+        """The id of the story first seen with this body (its normalised-text hash): a copy
+        under another URL, or from a file, is that story (expires)."""
+        return f"{self.prefix}seen:body:{body}"
+
     def seen_sources(self, story_id: str) -> str:
         """Sorted set (by first sight) of every source a story was found at."""
         return f"{self.prefix}seen:sources:{story_id}"

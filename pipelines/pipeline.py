@@ -3,6 +3,9 @@
     Story(raw, raw_format)               a file, a page or a feed entry, as given
       extract  -> Story(text)            HTML through trafilatura; text passes through
       clean    -> list[Story(text, id)]  furniture removed, stories split, titles found
+      identify -> list[Story(id)]        the id of the first story seen with the same body
+                                         (worker/seen.py: a copy from a file or another URL
+                                         is that story; live: dropped as a duplicate)
       dedup    -> list[Story(sources)]   (live only) near-duplicates of known stories dropped
       prefilter-> list[bool]             does the story name a weapon at all (most do not)
       tag      -> list[Story(tagged)]    entities, weapons, topics, transfers (nlp.pipe over
@@ -44,6 +47,9 @@ class Result:
 
 # A dedup stage: the story (with its sources) if it is new, Duplicate if it is a copy.
 Dedup = Callable[[Story], Story]
+# The identity stage, over every story of a batch at once (one round trip): each story
+# under its id for good, or the Duplicate that drops it (Redis errors pass).
+Identify = Callable[[Sequence[Story]], Sequence[Story | Duplicate]]
 
 
 @dataclass
@@ -83,6 +89,7 @@ def process(
     tagger: Tagger,
     rules: CleanRules,
     dedup: Dedup | None = None,
+    identify: Identify | None = None,
     extract_seconds: float | None = None,
     clock: StageClock | None = None,
 ) -> list[Result]:
@@ -96,13 +103,21 @@ def process(
             with clock.timing("extract", 1), time_limit(extract_seconds, input=item.label):
                 extracted = run_stage("extract", extract, item)
             with clock.timing("clean", 1):
-                stories = run_stage("clean", clean, extracted, rules=rules)
-            if dedup is not None:
-                with clock.timing("dedup", len(stories)):
-                    stories = _dedup(stories, dedup, duplicates.setdefault(i, []))
-            cleaned.append((i, stories))
+                cleaned.append((i, run_stage("clean", clean, extracted, rules=rules)))
         except ArmswatchError as exc:
             results[i] = Result(item, error=exc.at(input=item.label))
+    if identify is not None:
+        with clock.timing("identify", sum(len(stories) for _, stories in cleaned)):
+            cleaned = _identify(cleaned, identify, duplicates)
+    if dedup is not None:
+        kept: list[tuple[int, list[Story]]] = []
+        for i, stories in cleaned:
+            try:
+                with clock.timing("dedup", len(stories)):
+                    kept.append((i, _dedup(stories, dedup, duplicates.setdefault(i, []))))
+            except ArmswatchError as exc:
+                results[i] = Result(inputs[i], error=exc.at(input=inputs[i].label))
+        cleaned = kept
 
     flat = [story for _, stories in cleaned for story in stories]
     try:
@@ -128,6 +143,27 @@ def process(
             except ArmswatchError as exc:
                 results[i] = Result(inputs[i], error=exc.at(input=inputs[i].label))
     return [r for r in results if r is not None]
+
+
+def _identify(
+    cleaned: list[tuple[int, list[Story]]],
+    identify: Identify,
+    duplicates: dict[int, list[Duplicate]],
+) -> list[tuple[int, list[Story]]]:
+    # Not a run_stage: Redis going away must fail the batch (the task retries it), not
+    # dead-letter its inputs, the way publish does.
+    found = iter(identify([story for _, stories in cleaned for story in stories]))
+    out: list[tuple[int, list[Story]]] = []
+    for i, stories in cleaned:
+        kept: list[Story] = []
+        for _ in stories:
+            story = next(found)
+            if isinstance(story, Duplicate):
+                duplicates.setdefault(i, []).append(story)
+            else:
+                kept.append(story)
+        out.append((i, kept))
+    return out
 
 
 def _dedup(stories: list[Story], dedup: Dedup, dropped: list[Duplicate]) -> list[Story]:

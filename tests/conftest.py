@@ -11,13 +11,13 @@ from typing import Any
 import pytest
 import redis
 
+from newssite import NewsSite
 from pipelines.tag import Tagger, load_tagger
 from tests.receiver import Receiver, serve_receiver
 from worker.celery_app import ArmswatchApp, create_app
 from worker.context import Context
 from worker.redis_server import EmbeddedRedis
 from worker.settings import Settings
-from worker.site import NewsSite
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"

@@ -6,7 +6,7 @@ from __future__ import annotations
 import random
 from collections.abc import Iterator
 
-from worker.site import Article
+from newssite import Article
 
 _SUBJECTS = [
     "The city council",

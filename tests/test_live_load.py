@@ -14,12 +14,12 @@ import pytest
 import redis
 from celery.contrib.testing.worker import start_worker
 
+from newssite import HTML_TYPE, Article, NewsSite, Reply, articles_from_files, page, rss
 from pipelines.keys import Keys
 from tests.conftest import DATA, SEEDS
 from tests.sitegen import filler_article
 from worker.celery_app import ArmswatchApp
 from worker.feeds import Feed
-from worker.site import HTML_TYPE, Article, NewsSite, Reply, articles_from_files, page, rss
 from worker.tasks import poll_feed
 
 KEYS = Keys("armswatch:")

@@ -9,12 +9,12 @@ from typing import Any
 import redis
 from celery.contrib.testing.worker import start_worker
 
+from newssite import HTML_TYPE, NewsSite, Reply, page, publish_site
 from pipelines.keys import Keys
 from tests.sitegen import filler_article
 from worker.celery_app import ArmswatchApp
 from worker.feeds import Feed
 from worker.schedule import claim_due, run_beat
-from worker.site import HTML_TYPE, NewsSite, Reply, page, publish_site
 from worker.tasks import poll_feed
 
 KEYS = Keys("armswatch:")

@@ -18,11 +18,11 @@ import httpx
 import redis
 import yaml
 
+from newssite import Article, NewsSite, publish_site
 from tests.processes import Processes, free_port, wait_until
 from tests.sitegen import filler_article
 from tests.test_compose import health_argv, interpolate
 from worker.redis_server import EmbeddedRedis
-from worker.site import Article, NewsSite, publish_site
 
 ROOT = Path(__file__).resolve().parent.parent
 COMPOSE = yaml.safe_load((ROOT / "compose.yaml").read_text())

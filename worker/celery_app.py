@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import contextlib
 import time
+from functools import partial
 from typing import Any, cast
 
 import redis
 import structlog
 from celery import Celery, Task, states, uuid
-from celery.exceptions import Reject
 from celery.signals import setup_logging, worker_init, worker_process_init
 
 from .context import Context, prepare_fork, single_blas_thread
+from .kombu_internals import QUEUE, retry_or_requeue
 from .settings import Settings
 
 log = structlog.get_logger("armswatch.tasks")
@@ -77,15 +78,12 @@ class ArmswatchTask(Task):  # type: ignore[type-arg]
         """
         if isinstance(exc, REDIS_DOWN):
             self.wait_for_redis()
-        try:
-            return super().retry(args, kwargs, exc=exc, **options)
-        except Reject as rejected:
-            reason = cast(Any, rejected).reason
-            if cast(Any, rejected).requeue:
-                raise
-            log.warning("retry_not_sent_requeued", task=self.name, error=str(reason))
-            self._forget_start()
-            raise Reject(reason, requeue=True) from exc
+        retry = partial(super().retry, args, kwargs, exc=exc, **options)
+        return retry_or_requeue(retry, exc, self._requeued)
+
+    def _requeued(self, reason: str) -> None:
+        log.warning("retry_not_sent_requeued", task=self.name, error=reason)
+        self._forget_start()
 
     def wait_for_redis(self) -> bool:
         """Wait until Redis answers, at most until shortly before the soft time limit."""
@@ -233,7 +231,7 @@ def create_app(settings: Settings, redis_url: str) -> ArmswatchApp:
         # Replace a pool child after N tasks: memory stays flat over months of running.
         worker_max_tasks_per_child=settings.worker_max_tasks_per_child,
         worker_hijack_root_logger=False,
-        task_default_queue="armswatch",
+        task_default_queue=QUEUE,
         # Events for Flower and `celery events` (cheap: a few Redis publishes per task).
         worker_send_task_events=True,
         task_send_sent_event=True,

@@ -27,22 +27,13 @@ from celery.signals import worker_ready, worker_shutdown
 
 from .celery_app import ArmswatchApp
 from .context import Context
+from .kombu_internals import pool_processes
 
 log = structlog.get_logger("armswatch.health")
 
 
 def worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
-
-
-def pool_processes(pool: Any) -> tuple[int, int]:
-    """(live, configured) processes of a Celery pool; a solo or thread pool is one."""
-    inner = getattr(pool, "_pool", None)
-    procs = getattr(inner, "_pool", None)
-    if procs is None:
-        return 1, 1
-    live = sum(1 for p in list(procs) if p.exitcode is None and p.is_alive())
-    return live, int(getattr(pool, "limit", None) or len(procs) or 1)
 
 
 class Watch:

@@ -1,7 +1,9 @@
 """One place runs a job: inputs to stories published, alerted and handed to webhooks.
 
     list[Story(raw)]      files, pages, feed entries (worker/live.py makes them from Jobs)
-      process  -> list[Result]     extract, clean, dedup (live), tag: pipelines/pipeline.py
+      process  -> list[Result]     extract, clean, identify, dedup (live), tag:
+                                   pipelines/pipeline.py; identity is decided here for
+                                   every path (worker/seen.py `Seen.identify`)
       publish  -> new or not       idempotent XADD to armswatch:tagged, once per story id
       route    -> list[Alert]      alert streams, then webhook tasks (worker/tasks.py)
       reject   -> armswatch:dlq    each input that failed, with what re-drives it
@@ -16,12 +18,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import structlog
 
 from pipelines.errors import ArmswatchError, Duplicate
-from pipelines.pipeline import Dedup, process
+from pipelines.pipeline import process
 from pipelines.publish import dead_letter, publish
 from pipelines.record import Story, to_payload
 
@@ -110,15 +113,19 @@ def ingest(
     inputs: Sequence[Story],
     *,
     route: Route | None,
-    dedup: Dedup | None = None,
+    live: bool = False,
     reject: Reject | None = dead_letter_input,
 ) -> list[Outcome]:
-    """Process, publish and alert a batch; each failed input to `reject` (None: the caller's)."""
+    """Process, publish and alert a batch; each failed input to `reject` (None: the caller's).
+
+    Every story gets its identity here: a body seen before is the story first seen with it.
+    `live` (fetched pages): such copies and near-duplicates are dropped before tagging."""
     results = process(
         inputs,
         tagger=ctx.tagger,
         rules=ctx.rules,
-        dedup=dedup,
+        identify=partial(ctx.seen.identify, drop_copies=live),
+        dedup=ctx.seen.dedup if live else None,
         extract_seconds=ctx.settings.extract_time_limit_seconds,
         clock=ctx.clock,
     )

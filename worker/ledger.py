@@ -7,9 +7,9 @@ tasks that is harmless (a lost poll is polled again next interval), but a lost
 `fetch_article` is an article never fetched and a lost `deliver_webhook` an alert never
 sent. So those tasks are written down before they are sent and struck out when they end
 (succeeded, or failed for good and dead-lettered), and `armswatch beat` sweeps the ledger:
-a task that is in none of the broker's places in two looks `lost_message_check_seconds`
-apart is sent again under its own id (its output is idempotent, so a false alarm costs a
-repeat, never a duplicate).
+a task that is in none of the broker's places (worker/kombu_internals.py) in two looks
+`lost_message_check_seconds` apart is sent again under its own id (its output is
+idempotent, so a false alarm costs a repeat, never a duplicate).
 
     sent            sorted set: task id -> when it is due (now, or its countdown's end)
     sent:messages   hash: task id -> {task, args, kwargs, retries}
@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import redis
@@ -28,15 +28,12 @@ import structlog
 
 from pipelines.keys import Keys, as_text
 
+from .kombu_internals import broker_ids, read_broker
+
 if TYPE_CHECKING:
     from .celery_app import ArmswatchApp
 
 log = structlog.get_logger("armswatch.ledger")
-
-QUEUE = "armswatch"  # the Celery queue (celery_app: task_default_queue)
-UNACKED = "unacked"  # kombu's hash of taken, unacknowledged messages
-# kombu keeps priorities 3, 6 and 9 in lists of their own (priority 0 is the queue itself).
-QUEUES = [QUEUE, *(f"{QUEUE}\x06\x16{p}" for p in (3, 6, 9))]
 
 
 def record(
@@ -66,31 +63,6 @@ def settle(client: redis.Redis, keys: Keys, task_id: str) -> None:
     pipe.hdel(keys.sent_messages, task_id)
     pipe.hdel(keys.sent_missing, task_id)
     pipe.execute()
-
-
-def message_ids(queued: Iterable[bytes | str], taken: Iterable[bytes | str]) -> set[str]:
-    """The task ids of kombu messages as stored in the queue lists and (with their exchange
-    and routing key) in the unacked hash."""
-    ids = set()
-    for raw, is_taken in [*((q, False) for q in queued), *((t, True) for t in taken)]:
-        try:
-            message = json.loads(raw)
-            ids.add(str((message[0] if is_taken else message)["headers"]["id"]))
-        except (ValueError, LookupError, TypeError):
-            continue
-    return ids
-
-
-def read_broker(pipe: Any) -> None:
-    """Queue the broker's reads on a transaction; `broker_ids` reads their replies."""
-    for key in QUEUES:
-        pipe.lrange(key, 0, -1)
-    pipe.hvals(UNACKED)
-
-
-def broker_ids(replies: Sequence[Any]) -> set[str]:
-    *queues, taken = replies[: len(QUEUES) + 1]
-    return message_ids((m for q in queues for m in q), taken)
 
 
 def sweep(

@@ -4,7 +4,7 @@
       poll_feed   -> list[Job]             conditional GET, parse, entries not seen before
     Job                      one new entry: link, canonical URL, title, summary
       fetch_page  -> Story(raw)            robots.txt, host turn, bounded GET (or the summary)
-      process     -> Result                extract, clean, dedup, tag (pipelines.pipeline)
+      process     -> Result                extract, clean, identify, dedup, tag (pipelines.pipeline)
       publish     -> Outcome               idempotent XADD; failures to the dead-letter stream
 
 Transient failures (network, 5xx, 429) are raised to the caller, which retries with backoff
@@ -326,7 +326,7 @@ def _process(
     from_summary = page_error is not None
     if from_summary:
         story = story.model_copy(update={"extraction": "feed_summary"})
-    (done,) = ingest(ctx, [story], route=route, dedup=ctx.seen.dedup, reject=None)
+    (done,) = ingest(ctx, [story], route=route, live=True, reject=None)
     if done.error is not None:
         if not from_summary and job.summary and done.error.stage in ("extract", "clean"):
             return _from_summary(ctx, job, done.error, route)

@@ -39,7 +39,7 @@ from prometheus_client.registry import Collector
 
 from pipelines.keys import Keys, as_text
 
-from .ledger import QUEUE, UNACKED
+from .kombu_internals import QUEUE, UNACKED
 
 log = structlog.get_logger("armswatch.metrics")
 

@@ -37,7 +37,7 @@ from pipelines.record import from_payload
 
 from .celery_app import ArmswatchApp
 from .context import prepare_fork, single_blas_thread
-from .ledger import broker_ids, read_broker
+from .kombu_internals import broker_ids, read_broker, result_key
 from .settings import Settings
 
 Payloads = list[dict[str, Any]]
@@ -240,7 +240,7 @@ def lost_messages(app: ArmswatchApp, task_ids: Sequence[str]) -> set[str]:
     backend: Any = app.backend  # the Redis result store
     pipe = app.armswatch.redis.pipeline(transaction=True)
     read_broker(pipe)
-    pipe.mget([backend.get_key_for_task(t) for t in task_ids])
+    pipe.mget([result_key(backend, t) for t in task_ids])
     *broker, results = pipe.execute()
     present = broker_ids(broker)
     return {t for t, result in zip(task_ids, results, strict=True) if result is None} - present
@@ -249,7 +249,7 @@ def lost_messages(app: ArmswatchApp, task_ids: Sequence[str]) -> set[str]:
 def _finished(backend: Any, task_ids: Sequence[str]) -> Iterator[TaskDone]:
     for start in range(0, len(task_ids), 500):
         chunk = task_ids[start : start + 500]
-        values = backend.mget([backend.get_key_for_task(t) for t in chunk])
+        values = backend.mget([result_key(backend, t) for t in chunk])
         for task_id, value in zip(chunk, values, strict=True):
             if value is None:
                 continue

@@ -1,5 +1,6 @@
 """De-duplication state in Redis (`armswatch:seen:*`, all expiring): feed entries taken (by
-canonical URL and entry id), SimHash fingerprints of stories, and each story's sources.
+canonical URL and entry id), the story each body was first seen as, SimHash fingerprints of
+stories, and each story's sources.
 
 The pure parts (canonical URLs, fingerprints, bands) are in pipelines/fetch.py and
 pipelines/dedup.py; the checks here are Lua scripts so that two workers seeing the same
@@ -15,10 +16,10 @@ from typing import Any
 
 import redis
 
-from pipelines.dedup import bands, simhash, story_id
+from pipelines.dedup import bands, identity, simhash, story_id
 from pipelines.errors import Duplicate
 from pipelines.fetch import FeedEntry, digest
-from pipelines.keys import Keys
+from pipelines.keys import Keys, as_text
 from pipelines.record import Source, Story
 
 # An entry is new when neither its canonical URL nor its (feed, id) was taken before.
@@ -141,6 +142,36 @@ class Seen:
         """Every source of a story, the first seen first."""
         members: list[bytes] = self.client.zrange(self.keys.seen_sources(story), 0, -1)  # type: ignore[assignment]
         return tuple(Source.model_validate_json(raw) for raw in members)
+
+    def identify(
+        self, stories: Sequence[Story], *, drop_copies: bool = False
+    ) -> list[Story | Duplicate]:
+        """The identity stage (every path): each story under the id of the first story seen
+        with its body, its source recorded there. A copy under another id (another URL, a
+        file) is that story, so it is not published or alerted again; `drop_copies` (the
+        live path, which does not tag copies) makes it a Duplicate instead. Two round trips
+        for the whole batch."""
+        if not stories:
+            return []
+        found = [identity(s) for s in stories]
+        pipe = self.client.pipeline(transaction=True)
+        for me in found:
+            pipe.set(self.keys.seen_body(me.body), me.id, nx=True, ex=self.ttl)
+            pipe.get(self.keys.seen_body(me.body))
+        replies = pipe.execute()[1::2]  # each GET, after its SET NX
+        owners = [as_text(o) if o else me.id for o, me in zip(replies, found, strict=True)]
+        pipe = self.client.pipeline(transaction=False)
+        out: list[Story | Duplicate] = []
+        for story, me, owner in zip(stories, found, owners, strict=True):
+            self._add_source(pipe, owner, story.source)
+            if owner != me.id and drop_copies:
+                out.append(
+                    Duplicate(f"a copy of story {owner}", input=story.label, stage="identify")
+                )
+            else:
+                out.append(story.model_copy(update={"id": owner}))
+        pipe.execute()
+        return out
 
     def dedup(self, story: Story) -> Story:
         """The pipeline's dedup stage: Duplicate when a known story has (nearly) this text,

@@ -18,7 +18,7 @@ from rich.table import Table
 from pipelines.keys import Keys, as_text
 
 from .feeds import FeedState
-from .ledger import QUEUE, UNACKED
+from .kombu_internals import QUEUE, UNACKED
 from .metrics import counters
 
 

@@ -1,10 +1,12 @@
-"""Near-duplicate fingerprints: the same wire text stays close, different stories do not."""
+"""Story identity (a body's hash) and near-duplicate fingerprints: the same wire text stays
+close, different stories do not."""
 
 from __future__ import annotations
 
 import random
 
-from pipelines.dedup import bands, hamming, shingles, simhash
+from pipelines.dedup import bands, body_text, hamming, identity, shingles, simhash
+from pipelines.record import Source, Story
 
 WORDS = [f"word{i}" for i in range(3000)]
 
@@ -41,3 +43,26 @@ def test_shingles_of_short_texts() -> None:
     assert shingles("Two words") == ["two words"]
     assert shingles("") == []
     assert shingles("a b c d") == ["a b c", "b c d"]
+
+
+def _story(text: str, title: str | None, url: str | None = None) -> Story:
+    return Story(source=Source(kind="url" if url else "file", url=url), text=text, title=title)
+
+
+def test_the_body_hash_ignores_a_leading_title_and_layout_but_no_word() -> None:
+    body = "Iran sent 200 drones to Russia, officials said.\n\nMore were on the way."
+    as_file = _story(f"Drones for Russia\n\n{body}", "Drones for Russia")
+    as_page = _story(body.replace("\n\n", "\n").upper(), "Drones for Russia", "https://x/1")
+    assert identity(as_file).body == identity(as_page).body
+    assert identity(as_file).id != identity(as_page).id  # a file by its text, a page by URL
+    for other in ("Iran sent 300 drones to Russia", "Iran sent 200 drones to Belarus"):
+        changed = _story(body.replace("Iran sent 200 drones to Russia", other), None)
+        assert identity(changed).body != identity(as_page).body
+
+
+def test_a_story_that_is_only_its_title_keeps_its_words() -> None:
+    assert body_text("Iran sent drones.", "Iran sent drones.") == "iran sent drones"
+    assert (
+        identity(_story("Iran sent drones.", "Iran sent drones.")).body
+        != identity(_story("Iran sold drones.", "Iran sold drones.")).body
+    )

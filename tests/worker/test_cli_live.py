@@ -9,11 +9,11 @@ import pytest
 import redis
 from click.testing import CliRunner
 
+from newssite import NewsSite, Reply, publish_site
 from pipelines.keys import Keys
 from tests.conftest import SEEDS
 from tests.sitegen import filler_article
 from worker.cli import cli
-from worker.site import NewsSite, Reply, publish_site
 
 KEYS = Keys("armswatch:")
 

@@ -11,13 +11,13 @@ from pathlib import Path
 
 import pytest
 
+from newssite import NewsSite, Reply
 from pipelines.errors import ArmswatchError
 from tests.conftest import ROOT
 from worker.context import Context
 from worker.feeds import Feed
 from worker.live import poll_feed
 from worker.settings import Settings
-from worker.site import NewsSite, Reply
 
 CORPUS = "shared/corpora/feedparser-tests"
 _HEADER = re.compile(rb"^Header:\s*([A-Za-z-]+):[ \t]*(.*?)\s*$", re.MULTILINE)

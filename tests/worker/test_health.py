@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 
 from worker.context import Context
-from worker.health import Watch, pool_processes, worker_id
+from worker.health import Watch, worker_id
+from worker.kombu_internals import pool_processes
 from worker.settings import Settings
 
 

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 import redis
 
+from newssite import Article, NewsSite, Reply, articles_from_files, page, publish_site
 from pipelines.fetch import FeedEntry, parse_feed
 from pipelines.keys import Keys
 from pipelines.record import Source
@@ -18,7 +19,6 @@ from worker.celery_app import ArmswatchApp
 from worker.context import Context
 from worker.feeds import Feed, FeedState
 from worker.live import Job, fetch_article, poll_feed, run_once
-from worker.site import Article, NewsSite, Reply, articles_from_files, page, publish_site
 
 KEYS = Keys("armswatch:")
 HTML = {"Content-Type": "text/html; charset=utf-8"}

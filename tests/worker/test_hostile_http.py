@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from newssite import NewsSite, Reply, page
 from pipelines.errors import InputRejected, TransientError
 from pipelines.fetch import parse_feed
 from pipelines.webhooks import deliver
@@ -26,7 +27,6 @@ from tests.sitegen import filler_article
 from worker import http
 from worker.context import Context
 from worker.live import Job, fetch_article
-from worker.site import NewsSite, Reply, page
 
 RSS = b"""<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>t</title>
 <item><title>One</title><link>http://example.org/1</link></item></channel></rss>"""

@@ -15,6 +15,7 @@ import time
 import redis
 from celery.contrib.testing.worker import start_worker
 
+from newssite import NewsSite, publish_site
 from pipelines.keys import Keys
 from tests.processes import wait_until
 from tests.sitegen import filler_article
@@ -24,7 +25,6 @@ from worker.ledger import resend_lost
 from worker.mail_tasks import deliver_email
 from worker.metrics import counters
 from worker.schedule import run_beat
-from worker.site import NewsSite, publish_site
 from worker.tasks import deliver_webhook, fetch_article, poll_feed
 
 KEYS = Keys("armswatch:")

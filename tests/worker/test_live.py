@@ -12,6 +12,7 @@ import httpcore
 import pytest
 import redis
 
+from newssite import Article, NewsSite, Reply, page, publish_site, rss
 from pipelines.keys import Keys
 from tests.conftest import DATA, SEEDS
 from tests.sitegen import filler_article
@@ -20,7 +21,6 @@ from worker.feeds import Feed, FeedState
 from worker.http import GuardedBackend, make_client
 from worker.live import Job, fetch_article, run_once
 from worker.settings import Settings
-from worker.site import Article, NewsSite, Reply, page, publish_site, rss
 
 KEYS = Keys("armswatch:")
 HTML = {"Content-Type": "text/html; charset=utf-8"}

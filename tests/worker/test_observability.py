@@ -15,6 +15,7 @@ import redis
 from celery.contrib.testing.worker import start_worker
 from prometheus_client.parser import text_string_to_metric_families
 
+from newssite import HTML_TYPE, NewsSite, Reply, page, publish_site
 from pipelines.keys import Keys
 from pipelines.record import Source, Story, to_payload
 from tests.conftest import SEEDS
@@ -25,7 +26,6 @@ from worker.celery_app import ArmswatchApp, create_app
 from worker.feeds import Feed, FeedState
 from worker.logging import configure_logging
 from worker.settings import Settings
-from worker.site import HTML_TYPE, NewsSite, Reply, page, publish_site
 from worker.tasks import poll_feed, process_batch
 
 KEYS = Keys("armswatch:")

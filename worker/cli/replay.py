@@ -31,7 +31,7 @@ from .inputs import collect_files, read_inputs
 from .live import run_live
 
 if TYPE_CHECKING:
-    from ..site import Article
+    from newssite import Article
 
 
 @click.command()
@@ -212,7 +212,7 @@ def _print_replay_table(rows: Sequence[dict[str, Any]], *, processes: int | None
 
 
 def replay_via_http(settings: Settings, files: Sequence[Path], unread: list[Problem]) -> NoReturn:
-    from ..site import NewsSite, articles_from_files, publish_site
+    from newssite import NewsSite, articles_from_files, publish_site
 
     articles: list[Article] = []
     for path in files:
