@@ -30,8 +30,8 @@ def test_dev2_hard_phrasing_keeps_its_floor() -> None:
 
 
 def test_the_model_keeps_its_floor_on_the_corpus_dev_set() -> None:
-    # corpus/dev (208 texts by the corpus's writers); 2026-12-07: model 0.571, rules 0.558.
+    # corpus/dev (302 texts by the corpus's writers); 2026-12-07: model 0.624, rules 0.529.
     model = scores([SETS["corpus-dev"]], "model")
     assert model["files_without_output"] == 0
-    assert model["transfer_f1"] >= 0.55, model
+    assert model["transfer_f1"] >= 0.60, model
     assert model["relevance_f1"] >= 0.85, model
