@@ -19,7 +19,7 @@ Doc + DocIndex
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field, replace
 from itertools import takewhile
 
@@ -27,52 +27,15 @@ from spacy.tokens import Span, Token
 
 from ..record import Evidence, Status, SystemClass, Transfer
 from .actors import PRONOUNS, DocIndex, WeaponMention
+from .rules.words import load_words
 from .triggers import Triggers
+
+# The word sets (lexicon/rules.yaml), loaded and checked once.
+W = load_words()
 
 # Dependency relations along which the words governing a trigger are collected.
 _CLIMB = frozenset({"xcomp", "ccomp", "pcomp", "prep", "pobj", "acomp", "advcl", "acl", "conj",
                     "dobj", "attr", "oprd", "relcl", "advmod", "amod", "compound"})  # fmt: skip
-_REPORTING = frozenset({"say", "tell", "report", "state", "claim", "announce", "add", "note",
-                        "warn", "write", "accord", "confirm", "believe", "think", "suggest",
-                        "show", "reveal", "indicate", "allege", "insist", "know", "accuse",
-                        "assess", "conclude", "find", "document", "cite", "estimate",
-                        "argue", "describe", "call", "brief"})  # fmt: skip
-_RECIPIENT_PREPS = ("to", "for", "into", "towards", "toward")
-_LOCATION_PREPS = ("in", "on", "at", "inside", "near", "outside")
-_LIST_PREPS = ("including", "like", "such", "along", "plus")
-# Supply verbs whose object is the party supplied: "equipped the army with drones".
-_EQUIP = frozenset({"equip", "arm", "rearm", "re-equip"})
-# "Iranian-made", "Chinese-built": the state word names the maker.
-_MADE_WORDS = frozenset(
-    {"made", "built", "designed", "produced", "manufactured", "supplied", "developed", "origin"}
-)
-# "X is believed / said / reported to have sent": hedges whose passive subject is the actor.
-_RAISING = frozenset({"believe", "say", "think", "report", "allege", "understand", "expect",
-                      "know", "suspect", "rumor", "claim", "estimate", "assume",
-                      # "Morocco is set to receive", "is scheduled to take delivery"
-                      "set", "schedule", "slate", "poise", "due"})  # fmt: skip
-_GENERIC_THEMES = frozenset({"weapon", "weapons", "arm", "arms", "equipment", "system", "systems",
-                             "hardware", "munition", "munitions", "supplies", "them", "it",
-                             "these", "those", "they", "one", "ones", "model", "models", "unit",
-                             "units", "type", "types", "batch", "shipment", "shipments",
-                             "hundreds", "thousands", "dozens", "consignment", "technology",
-                             "variant", "package", "aid", "assistance", "cargo", "weaponry",
-                             "consignments", "load", "haul"})  # fmt: skip
-_THEME_PRONOUNS = frozenset({"them", "it", "these", "those", "they", "both", "such", "same"})
-_ROLE_NOUNS = frozenset({"weapon", "arsenal", "mainstay", "backbone", "staple", "tool",
-                         "lifeline", "asset", "workhorse", "source", "supplier"})  # fmt: skip
-# Themes that make a supply a transfer of production capability, not of weapons.
-_KNOW_HOW = frozenset({"technology", "know-how", "design", "designs", "blueprint",
-                       "blueprints", "license", "licence", "expertise", "production",
-                       "manufacturing"})  # fmt: skip
-_PRODUCTION_HEADS = frozenset({"line", "plant", "facility", "site", "capacity", "centre",
-                               "center", "hub", "base"})  # fmt: skip
-_CLAUSE_BOUNDARIES = frozenset({"after", "before", "since", "while", "despite", "although",
-                                "though", "until", "unlike"})  # fmt: skip
-_STRONG_USE = frozenset({"use", "fire", "launch", "employ", "deploy", "unleash"})
-_DESTINATION = frozenset({"bound", "destined", "headed", "heading", "intended", "earmarked",
-                          "meant", "route", "sailing", "travelling", "traveling"})  # fmt: skip
-_COMING = frozenset({"come", "originate", "stem", "hail"})
 _STATUS_ORDER: dict[Status, int] = {"sought": 0, "agreed": 1, "delivered": 2, "production": 3}
 _CONFIDENCE = {"syntax": 0.8, "origin": 0.72, "coref": 0.65, "catalogue": 0.6, "discourse": 0.55,
                "fallback": 0.5, "focus": 0.45}  # fmt: skip
@@ -234,7 +197,7 @@ class Extractor:
                 pos == "NOUN"
                 and token.dep_ == "compound"
                 and frame in ("supply", "produce")
-                and token.head.lemma_.lower() not in _PRODUCTION_HEADS
+                and token.head.lemma_.lower() not in W.production_heads
             )
             else frame
         )
@@ -261,7 +224,7 @@ class Extractor:
             and current.head != current
             and len(chain) < 8
         ):
-            if current.lower_ in _CLAUSE_BOUNDARIES:
+            if current.lower_ in W.clause_boundaries:
                 break  # "After shipping drones, Iran agreed to...": another time, another status
             if (
                 current.dep_ in ("acl", "ccomp")
@@ -273,7 +236,7 @@ class Extractor:
                 break
             current = current.head
             chain.append(current)
-            if current.lemma_.lower() in _REPORTING:
+            if current.lemma_.lower() in W.reporting:
                 break
         return chain
 
@@ -286,7 +249,7 @@ class Extractor:
         nodes = [token, *chain]
         for below, node in zip([None, *nodes], nodes, strict=False):
             lemma = node.lemma_.lower()
-            if lemma in _REPORTING and node is not token:
+            if lemma in W.reporting and node is not token:
                 break
             # "has not bought X and relies on Y": the first verb's "not" is not the second's.
             own_clause = not (below is not None and below.dep_ == "conj" and below.pos_ == "VERB")
@@ -299,7 +262,7 @@ class Extractor:
             return "sought", False
         for node in nodes:
             lemma = node.lemma_.lower()
-            if lemma in _REPORTING and node is not token:
+            if lemma in W.reporting and node is not token:
                 break
             auxes = {c.lower_ for c in node.children if c.dep_ in ("aux", "auxpass", "mark")}
             # "Saudi Arabia is in talks with Turkey to buy": the talks, beside the verb.
@@ -331,7 +294,7 @@ class Extractor:
                 return "agreed", False
         if frame == "deal":
             return ("agreed" if self._signed(token) else "sought"), False
-        if token.lemma_.lower() in _DEAL_LIKE and token.pos_ in ("NOUN", "PROPN"):
+        if token.lemma_.lower() in W.deal_like and token.pos_ in ("NOUN", "PROPN"):
             # "an order for", "the sale of F-16s to Turkey": a deal, not yet a delivery.
             return "agreed", False
         if token.lemma_.lower() == "order" and token.pos_ == "VERB":
@@ -402,7 +365,7 @@ class Extractor:
         # "a battalion equipped with SPYDER systems", "forces were armed with drones": the
         # equipped noun is the recipient; the supplier is the agent or the weapons' maker.
         holder = None
-        if frame == "supply" and token.lemma_.lower() in _EQUIP and token.tag_ == "VBN":
+        if frame == "supply" and token.lemma_.lower() in W.equip and token.tag_ == "VBN":
             holder = token.head if token.dep_ in ("acl", "amod") else _child(token, "nsubjpass")
         agent = _agent(token)
         if holder is not None:
@@ -450,7 +413,7 @@ class Extractor:
                             break
                         # "The sale of NASAMS to Taiwan was approved by the United States".
                         subj = _subject(node, []) or _agent(node)
-                        if subj is not None and node.lemma_.lower() not in _REPORTING:
+                        if subj is not None and node.lemma_.lower() not in W.reporting:
                             r.add(subject_side, [resolve(subj)], "coref")
                         break
         elif not (
@@ -485,7 +448,7 @@ class Extractor:
             return _Roles()  # "sends hundreds of drones at our cities": an attack
         if subject_side == "supplier":
             suppliers = r.codes("supplier")
-            for obj in _preps(heads, _RECIPIENT_PREPS):
+            for obj in _preps(heads, W.recipient_preps):
                 r.add("recipient", [resolve(obj, exclude=suppliers)], "syntax")
                 r.domestic |= resolve(obj, allow_anaphora=False) in suppliers
             for child in token.children:
@@ -513,11 +476,11 @@ class Extractor:
                     r.add("recipient", [resolve(user, exclude=r.codes("supplier"))], "syntax")
         else:
             for node in [*heads, *chain[:3]]:
-                if frame == "use" and (node is not theme_tok or token.lemma_.lower() in _LAUNCH):
+                if frame == "use" and (node is not theme_tok or token.lemma_.lower() in W.launch):
                     continue  # "fired missiles from Belarus", "operated from Mogadishu": a place
                 for obj in _preps([node], ("from",)):
                     r.add("supplier", [resolve(obj, exclude=r.codes("recipient"))], "syntax")
-                if node is token and token.lemma_.lower() in _BUYING:
+                if node is token and token.lemma_.lower() in W.buying:
                     # "drones bought in the United States": where they were bought.
                     for obj in _preps([node], ("in",)):
                         code = resolve(obj, allow_anaphora=False, exclude=r.codes("recipient"))
@@ -546,7 +509,7 @@ class Extractor:
         if not r.theme and noun and frame == "supply":
             # "a sale to the Government of Chile of F-16 jets": the "of" the parser hung on
             # the buyer's name is the sale's.
-            inner = [t for obj in _preps(heads, _RECIPIENT_PREPS) for t in obj.subtree]
+            inner = [t for obj in _preps(heads, W.recipient_preps) for t in obj.subtree]
             r.theme = [w for o in _preps(inner, ("of",)) for w in self.index.weapons_in(o.subtree)]
         if (
             not r.theme
@@ -584,7 +547,7 @@ class Extractor:
                        and c not in r.codes("recipient")]  # fmt: skip
             if sources:
                 r.fallback_supplier = sources[0]
-            elif token.lemma_.lower() in _STRONG_USE:
+            elif token.lemma_.lower() in W.strong_use:
                 r.fallback_supplier = self._other_state(sent, r.codes("recipient"), maker=True)
         return r
 
@@ -653,34 +616,17 @@ class Extractor:
         """Something a weapon is sent at: a party, a place, people ("at our cities", "into
         Ukraine"), not "at an estimated cost" or "at a ceremony"."""
         return bool(self.index.resolve(token, allow_anaphora=False)) or (
-            token.lemma_.lower() in _TARGETS
+            token.lemma_.lower() in W.targets
         )
 
     def _actorish(self, token: Token) -> bool:
-        lemma = token.lemma_.lower()
-        return (
-            lemma
-            in (
-                "military",
-                "army",
-                "junta",
-                "government",
-                "rebels",
-                "militia",
-                "group",
-                "force",
-                "forces",
-                "kingdom",
-                "country",
-            )
-            or token.lower_ in PRONOUNS
-        )
+        return token.lemma_.lower() in W.actorish or token.lower_ in PRONOUNS
 
     def _know_how(self, token: Token) -> bool:
         theme = self._theme_token(token)
         if theme is None:
             return False
-        return any(t.lower_ in _KNOW_HOW for t in _conjuncts(theme))
+        return any(t.lower_ in W.know_how for t in _conjuncts(theme))
 
     def _production_roles(self, token: Token, chain: list[Token], sent: Span) -> _Roles:
         r = _Roles()
@@ -697,10 +643,10 @@ class Extractor:
         # Where: "a plant in Russia", "on its territory", "drones built in Venezuela".
         for node in near:
             for obj in _preps([node, *[c for c in node.children if c.dep_ == "dobj"]],
-                              _LOCATION_PREPS):  # fmt: skip
+                              W.location_preps):  # fmt: skip
                 code = resolve(obj)
                 if code is None:  # "at a plant near Baku", "at a factory in Tatarstan"
-                    code = next((c for o in _preps([obj], _LOCATION_PREPS)
+                    code = next((c for o in _preps([obj], W.location_preps)
                                  if (c := resolve(o, allow_anaphora=False))), None)  # fmt: skip
                 r.add("recipient", [code], "syntax")
         subject = _subject(token, chain)
@@ -711,7 +657,7 @@ class Extractor:
             and (self.t.frame_of(subject.lemma_.lower(), "NOUN") == "produce")
         ):
             # "A factory in Dushanbe built with Iran's help produces Ababil-2 drones".
-            for obj in _preps([subject], _LOCATION_PREPS):
+            for obj in _preps([subject], W.location_preps):
                 r.add("recipient", [resolve(obj, allow_anaphora=False)], "syntax")
         # Who helps: "Iran is helping Russia build", "with Iran's help", "help from Iran".
         for n, node in enumerate(chain):
@@ -787,7 +733,7 @@ class Extractor:
                 c for s in _conjuncts(_subject(node, [])) if (c := self.index.resolve(s))
             )
         verb = next((n for n in chain[:4] if n.pos_ in ("VERB", "AUX")), None)
-        if not parties and verb is not None and verb.lemma_.lower() not in _REPORTING:
+        if not parties and verb is not None and verb.lemma_.lower() not in W.reporting:
             # "Indonesia is in advanced negotiations for a deal for BrahMos": the clause's
             # subject is a party of the deal it is negotiating.
             parties.extend(
@@ -881,7 +827,7 @@ class Extractor:
 
     def _is_weaponish(self, token: Token) -> bool:
         """The noun phrase itself names a weapon (not a clause hanging from it)."""
-        return bool(self.index.weapons_in(_np_tokens(token))) or token.lower_ in _GENERIC_THEMES
+        return bool(self.index.weapons_in(_np_tokens(token))) or token.lower_ in W.generic_themes
 
     def _theme(self, token: Token, theme_tok: Token | None, sent: Span,
                production: bool = False) -> list[WeaponMention]:  # fmt: skip
@@ -907,7 +853,7 @@ class Extractor:
                 found += [w for w in self.index.weapons_in(_np_tokens(obj)) if w not in found]
         if not found and token.pos_ in ("NOUN", "PROPN"):
             found = self.index.weapons_in(_np_tokens(token))
-        if not found and token.dep_ == "nsubj" and token.head.lemma_.lower() in _CONTAINING:
+        if not found and token.dep_ == "nsubj" and token.head.lemma_.lower() in W.containing:
             # "Germany's latest aid to Ukraine includes four IRIS-T systems".
             found = [w for c in token.head.children if c.dep_ == "dobj"
                      for w in self.index.weapons_in(c.subtree)]  # fmt: skip
@@ -930,8 +876,8 @@ class Extractor:
                 list_heads.append(node)
                 if node.pos_ == "VERB":
                     break
-        for obj in _preps(list_heads, (*_LIST_PREPS, "with") if found or theme_tok is None
-                          else _LIST_PREPS):  # fmt: skip
+        for obj in _preps(list_heads, (*W.list_preps, "with") if found or theme_tok is None
+                          else W.list_preps):  # fmt: skip
             for w in self.index.weapons_in(obj.subtree):
                 if w not in found:
                     found.append(w)
@@ -939,9 +885,9 @@ class Extractor:
             return found
         # Only a pronoun points back to a weapon named before ("hundreds of them").
         pronoun = theme_tok is not None and (
-            any(t.lower_ in _THEME_PRONOUNS for t in _np_tokens(theme_tok))
+            any(t.lower_ in W.theme_pronouns for t in _np_tokens(theme_tok))
             # "interest in the system", "the type": a definite description of a weapon.
-            or (theme_tok.lower_ in _GENERIC_THEMES
+            or (theme_tok.lower_ in W.generic_themes
                 and any(c.lower_ == "the" for c in theme_tok.children))
         )  # fmt: skip
         before = self._named_before(token, sent)
@@ -998,7 +944,7 @@ class Extractor:
         if found:
             return found[-1:]
         # "drones from Iran"; "The drones came from Iran" (then "They were handed to ...").
-        sources = [head.head] if head.dep_ == "nsubj" and head.head.lemma_ in _COMING else []
+        sources = [head.head] if head.dep_ == "nsubj" and head.head.lemma_ in W.coming else []
         for obj in _preps([head, *sources], ("from",)):
             code = self.index.resolve(obj, allow_anaphora=False)
             if code and code != exclude:
@@ -1008,7 +954,7 @@ class Extractor:
                 continue
             lemma = c.lemma_.lower()
             frame = self.t.frame_of(lemma, "VERB")
-            if lemma in _MAKING_VERBS or frame == "supply":
+            if lemma in W.making_verbs or frame == "supply":
                 preps: tuple[str, ...] = ("in", "by")  # "supplied by Iran"
             elif frame == "acquire":
                 preps = ("from",)  # "TB2 drones acquired from Turkey"
@@ -1043,7 +989,7 @@ class Extractor:
         if w.info.generic or not w.info.origin or w.info.origin == code:
             return False
         after = {x.lower_ for x in self.doc[t.i + 1 : t.i + 3]}
-        return not after & _MADE_WORDS
+        return not after & W.made_words
 
     def _story_origins(self) -> dict[str, str]:
         """Per weapon class, the one state named as the maker in the story, if just one."""
@@ -1112,7 +1058,7 @@ class Extractor:
         destination: list[str] = []
         source: list[str] = []
         for t in sent:
-            if t.lower_ not in _DESTINATION:
+            if t.lower_ not in W.destination:
                 continue
             clause = t
             for _ in range(4):  # up to the verb whose clause carries the weapons
@@ -1141,7 +1087,7 @@ class Extractor:
         somewhere were delivered there (by their maker, when nothing else says who)."""
         out: list[Candidate] = []
         for verb in sent:
-            if verb.pos_ != "VERB" or verb.lemma_.lower() not in _ARRIVING:
+            if verb.pos_ != "VERB" or verb.lemma_.lower() not in W.arriving:
                 continue
             subj = _child(verb, "nsubj")
             if subj is None or not (theme := self.index.weapons_in(subj.subtree)):
@@ -1159,7 +1105,7 @@ class Extractor:
         """ "Iranian drones have been a key weapon for Russia": a weapon role noun."""
         out: list[Candidate] = []
         for token in sent:
-            if token.lemma_.lower() not in _ROLE_NOUNS or token.dep_ not in (
+            if token.lemma_.lower() not in W.role_nouns or token.dep_ not in (
                 "attr",
                 "dobj",
                 "appos",
@@ -1252,7 +1198,7 @@ class Extractor:
                     code = self.index.resolve(place, allow_anaphora=False, exclude=suppliers)
                     if code:
                         return [(code, "fallback")]
-        for obj in _following_preps(sent, _RECIPIENT_PREPS):
+        for obj in _following_preps(sent, W.recipient_preps):
             code = self.index.resolve(obj, allow_anaphora=False, exclude=suppliers)
             if code:
                 return [(code, "fallback")]
@@ -1387,11 +1333,11 @@ class Extractor:
     def _denies_transfer(self, clause: Token) -> bool:
         """Whether a denied clause is about the transfer, not a delay of it or who flew it."""
         lemma = clause.lemma_.lower()
-        if lemma in _DISRUPTIONS or lemma in self.t.negating:
+        if lemma in W.disruptions or lemma in self.t.negating:
             return False
         if self.t.frame_of(lemma, clause.pos_) == "use":
             subj = _child(clause, "nsubj")
-            return subj is None or subj.lemma_.lower() not in _PERSONNEL
+            return subj is None or subj.lemma_.lower() not in W.personnel
         return True
 
     def _is_transferish(self, token: Token) -> bool:
@@ -1404,14 +1350,6 @@ class Extractor:
 
 
 # --- merging ----------------------------------------------------------------------------
-
-
-# A denied clause about these affirms the transfer: "denied that deliveries were delayed".
-_DISRUPTIONS = frozenset({"delay", "postpone", "pause", "slow", "disrupt", "interrupt"})
-# "denied that Israeli personnel operated the drones": who flies them, not who sold them.
-_PERSONNEL = frozenset({"personnel", "crew", "crews", "officer", "adviser", "advisor",
-                        "instructor", "pilot", "operator", "technician", "specialist",
-                        "troop", "soldier", "mercenary", "contractor", "expert"})  # fmt: skip
 
 
 def _foreign_military_sale(token: Token) -> bool:
@@ -1435,21 +1373,6 @@ def _content_clause(noun: Token) -> Token | None:
     """The clause a noun like "report" or "claim" states: "reports that X had Y"."""
     return next((c for c in noun.children if c.dep_ in ("acl", "ccomp", "relcl")
                  and any(m.dep_ == "mark" for m in c.children)), None)  # fmt: skip
-
-
-# Use verbs whose "from" is where the weapon was launched from, never where it came from.
-_LAUNCH = frozenset({"launch", "fire", "fly", "unleash"})
-_TARGETS = frozenset({"city", "town", "village", "civilian", "target", "position", "ship",
-                      "vessel", "infrastructure", "territory", "troop", "soldier", "home",
-                      "people", "house", "border", "front", "grid", "area", "region",
-                      "district", "neighbourhood", "neighborhood", "street", "school",
-                      "hospital", "base", "airport", "port", "convoy", "camp"})  # fmt: skip
-# Only "arrive": missiles "reach" or "land in" their targets too.
-_DEAL_LIKE = frozenset({"order", "sale", "purchase", "acquisition", "procurement"})
-_ARRIVING = frozenset({"arrive"})
-_CONTAINING = frozenset({"include", "comprise", "contain", "cover", "feature"})
-_BUYING = frozenset({"buy", "purchase", "procure", "acquire", "source"})
-_MAKING_VERBS = frozenset({"make", "produce", "build", "manufacture", "design", "develop"})
 
 
 def _kind(status: Status) -> str:
@@ -1538,14 +1461,14 @@ def _agent(token: Token) -> Token | None:
 def _subject(token: Token | None, chain: list[Token]) -> Token | None:
     if token is None:
         return None
-    if token.dep_ == "xcomp" and token.head.lemma_.lower() in _RAISING:
+    if token.dep_ == "xcomp" and token.head.lemma_.lower() in W.raising:
         # "North Korea is believed to have sent": the subject of the passive hedge is the
         # subject of the verb under it.
         raised = _child(token.head, "nsubjpass")
         if raised is not None:
             return raised
     for node in (token, *chain):
-        if node is not token and node.lemma_.lower() in _REPORTING:
+        if node is not token and node.lemma_.lower() in W.reporting:
             break  # "..., an Israeli spokesman said": the speaker is not a party
         subjects = [c for c in node.children if c.dep_ in ("nsubj", "csubj")]
         if subjects:
@@ -1571,7 +1494,7 @@ def _subject(token: Token | None, chain: list[Token]) -> Token | None:
             shared = _subject(node.head, [])
             if shared is not None:
                 return shared
-        if node.dep_ == "ccomp" or node.lemma_.lower() in _REPORTING:
+        if node.dep_ == "ccomp" or node.lemma_.lower() in W.reporting:
             break
     return None
 
@@ -1604,10 +1527,10 @@ def _last_named(before: list[WeaponMention]) -> list[WeaponMention]:
     return [w for w in before if w.start >= before[-1].start - 12] if before else []
 
 
-def _sides(frame: str) -> tuple[tuple[str, ...], str]:
+def _sides(frame: str) -> tuple[Collection[str], str]:
     """For pairing weapons with parties: the preposition naming the other party, and the
     side the verb's own party keeps ("bought X from A": from, recipient)."""
-    return (("from",), "recipient") if frame == "acquire" else (_RECIPIENT_PREPS, "supplier")
+    return (("from",), "recipient") if frame == "acquire" else (W.recipient_preps, "supplier")
 
 
 def _paired_roles(
@@ -1641,7 +1564,7 @@ def _both_sides(token: Token) -> bool:
     )
 
 
-def _preps(heads: Iterable[Token], words: tuple[str, ...]) -> list[Token]:
+def _preps(heads: Iterable[Token], words: Collection[str]) -> list[Token]:
     """Objects of the given prepositions under `heads`, with their conjuncts."""
     out: list[Token] = []
     for head in heads:
@@ -1656,7 +1579,7 @@ def _preps(heads: Iterable[Token], words: tuple[str, ...]) -> list[Token]:
     return out
 
 
-def _following_preps(sent: Span, words: tuple[str, ...]) -> list[Token]:
+def _following_preps(sent: Span, words: Collection[str]) -> list[Token]:
     """Surface fallback when the parse is wrong: "... to <actor>" in the sentence."""
     out: list[Token] = []
     for t in sent:
@@ -1685,14 +1608,7 @@ def _np_tokens(token: Token) -> list[Token]:
 
 def _own(token: Token) -> bool:
     """ "Russia's own production": domestic, no foreign supplier."""
-    return any(c.lower_ in ("own", "domestic", "indigenous", "homegrown", "home-grown")
-               for c in token.children)  # fmt: skip
-
-
-def _joint(sent: Span) -> bool:
-    return any(t.lower_ in ("joint", "jointly", "together", "co-production", "co-produce",
-                            "partnership", "cooperation", "collaborate")
-               for t in sent)  # fmt: skip
+    return any(c.lower_ in W.own for c in token.children)
 
 
 def _has_phrase(text: str, phrase: str) -> bool:

@@ -1,0 +1,1 @@
+"""The rule-based transfer extractor: its word sets (words.py), for now."""
