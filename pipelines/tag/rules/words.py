@@ -79,3 +79,7 @@ def load_words() -> Words:
     except (OSError, yaml.YAMLError) as exc:
         raise ConfigError(f"cannot read the extractor's word sets: {exc}", input=str(path)) from exc
     return Words.from_mapping(data, str(path))
+
+
+# The word sets, loaded and checked once: a broken rules.yaml fails at start-up.
+W = load_words()
