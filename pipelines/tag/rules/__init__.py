@@ -18,6 +18,8 @@ Doc + DocIndex (state.py)
   -> merged       candidate.py: one Transfer per (supplier, recipient, class, kind)
 
 The word sets live in lexicon/rules.yaml (words.py); syntax.py has the dependency helpers.
+Each phrasing rule asks `patterns.on(id)` before it applies; lexicon/patterns.yaml registers
+it with what it binds, an example and the exact tuples the tagger gives on it.
 """
 
 from .candidate import Candidate, merge

@@ -9,6 +9,7 @@ from spacy.tokens import Span, Token
 from .candidate import Candidate, _Denied, _pair
 from .frames import _governors
 from .origins import _owner
+from .patterns import on
 from .state import State
 from .syntax import _child, _conjuncts, _content_clause, _has_phrase, _subject
 from .words import W
@@ -29,7 +30,11 @@ def _denials(x: State, candidates: list[Candidate]) -> dict[_Denied, frozenset[s
                    for c in candidates)  # fmt: skip
         # "X say Iranian drones are a key weapon for Russia, something both Moscow and
         # Tehran have denied": the claim of this sentence, not those before it.
-        window = {s.start for s in sents[max(0, n - 3) : n]} if anaphoric and not here else set()
+        window = (
+            {s.start for s in sents[max(0, n - 3) : n]}
+            if on("denial.earlier_sentences") and anaphoric and not here
+            else set()
+        )
         mentioned = {a.code for a in x.index.actors_in(sent.start, sent.end)}
         for c in candidates:
             if c.status == "production" or not ({c.supplier, c.recipient} & deniers):
@@ -37,7 +42,7 @@ def _denials(x: State, candidates: list[Candidate]) -> dict[_Denied, frozenset[s
             if c.sent.start == sent.start or c.sent.start in window:
                 key = (*_pair(c), c.system_class)
                 denied[key] |= deniers & {c.supplier, c.recipient}
-        if clause:
+        if on("denial.clause_pair") and clause:
             # "denied supplying the Houthis with weapons": the pair named in the denial,
             # for the kinds of weapon it names, if it names any.
             named: set[str | None] = {w.info.system_class for w in x.index.weapons_in(sent)
@@ -75,14 +80,14 @@ def _deniers(x: State, sent: Span) -> tuple[set[str], bool, bool]:
     deniers: set[str] = set()
     anaphoric = clause = False
     for token in sent:
-        found = _denial_at(x, token)
+        found = _denial_at(x, token) if on("denial.verb") else None
         if found is not None:
             deniers |= found[0]
             anaphoric |= found[1]
             clause |= found[2]
     lowered = sent.text.lower()
     phrases = [p for p in x.t.denial_phrases if _has_phrase(lowered, p)]
-    if not deniers and phrases:
+    if on("denial.phrase") and not deniers and phrases:
         subj = _subject(sent.root, [])
         deniers |= {c for h in _conjuncts(subj) if (c := x.index.resolve(h))}
         # "never supplied drones to Russia" names the pair; "despite claims to the

@@ -7,6 +7,7 @@ from spacy.tokens import Span
 from ...record import Status, SystemClass
 from .candidate import _CONFIDENCE, Candidate, _Roles
 from .origins import _origins, _other_state
+from .patterns import on
 from .state import State
 from .syntax import _following_preps, _preps
 from .words import W
@@ -68,11 +69,11 @@ def _fallback_recipients(x: State, sent: Span, suppliers: frozenset[str]) -> lis
                 code = x.index.resolve(place, allow_anaphora=False, exclude=suppliers)
                 if code:
                     return [(code, "fallback")]
-    for obj in _following_preps(sent, W.recipient_preps):
+    for obj in _following_preps(sent, W.recipient_preps) if on("fallback.to_later") else []:
         code = x.index.resolve(obj, allow_anaphora=False, exclude=suppliers)
         if code:
             return [(code, "fallback")]
-    other = _other_state(x, sent, suppliers)
+    other = _other_state(x, sent, suppliers) if on("fallback.other_state") else None
     if other:
         return [(other, "fallback")]
     for c in reversed(x.last):
@@ -83,7 +84,7 @@ def _fallback_recipients(x: State, sent: Span, suppliers: frozenset[str]) -> lis
     previous = x.index.sentence_start_before(sent.start, 1)
     recipients = {c.recipient for c in x.last
                   if c.sent.start >= previous and c.status != "production"}  # fmt: skip
-    if len(recipients) == 1 and not recipients & suppliers:
+    if on("fallback.list_recipient") and len(recipients) == 1 and not recipients & suppliers:
         return [(next(iter(recipients)), "discourse")]
-    focus = x.index.focus(suppliers)
+    focus = x.index.focus(suppliers) if on("fallback.focus") else None
     return [(focus, "focus")] if focus else []

@@ -15,6 +15,7 @@ from .emit import _emit
 from .frames import _frame, _governors, _status
 from .origins import _story_origins
 from .pairs import _paired_in_order, _second_pairs
+from .patterns import on
 from .production import _deal_roles, _production_roles
 from .roles import _roles
 from .shapes import _arrivals, _continuation, _copular, _possession, _route
@@ -29,7 +30,8 @@ def run(x: State) -> list[Transfer]:
         candidates.extend(found)
         if found:
             x.last = found
-    candidates = _without_makers_of_brokered(candidates)
+    if on("brokered.maker_not_supplier"):
+        candidates = _without_makers_of_brokered(candidates)
     denied = _denials(x, candidates)
     confirmed = _confirmations(x)
     return merge(_confirmed(_with_denials(c, denied), confirmed) for c in candidates)
@@ -70,14 +72,24 @@ def _candidates(x: State, token: Token, frame: str, sent: Span) -> list[Candidat
         status = _status(x, token, frame, below)[0] or "delivered"
     if frame == "supply" and _know_how(x, token):
         status = "production"  # "transferred designs and know-how for the drone"
-    paired = _paired_in_order(x, token, frame, roles) if frame in ("acquire", "supply") else []
+    paired = (
+        _paired_in_order(x, token, frame, roles)
+        if on("pairs.in_order") and frame in ("acquire", "supply")
+        else []
+    )
     if paired:
         found = [c for r in paired for c in _emit(x, r, status, sent, denied)]
     else:
         found = _emit(x, roles, status, sent, denied, fallback=frame in ("supply", "offer"))
-    if frame in ("acquire", "supply"):
+    if on("pairs.second") and frame in ("acquire", "supply"):
         found += _second_pairs(x, token, frame, roles, status, sent, denied)
-    if not found and frame == "produce" and roles.suppliers and not roles.recipients:
+    if (
+        on("production.discourse_recipient")
+        and not found
+        and frame == "produce"
+        and roles.suppliers
+        and not roles.recipients
+    ):
         # "After shipping drones to Russia, Iran agreed to help build a factory".
         suppliers = roles.codes("supplier")
         previous = [c.recipient for c in x.last if c.supplier in suppliers]

@@ -6,6 +6,7 @@ from spacy.tokens import Token
 
 from ...record import Status
 from ..actors import WeaponMention
+from .patterns import on
 from .state import State
 from .syntax import _own, _preps
 from .words import W
@@ -38,14 +39,22 @@ def _frame(x: State, token: Token) -> str | None:
 
 def _phrasal_frame(token: Token, lemma: str) -> str | None:
     """Frames of phrases whose verb alone triggers none."""
-    if lemma in ("put", "bring", "enter") and any(
-        p.lemma_.lower() == "service" for p in _preps([token], ("in", "into"))
+    if (
+        on("frame.into_service")
+        and lemma in ("put", "bring", "enter")
+        and any(p.lemma_.lower() == "service" for p in _preps([token], ("in", "into")))
     ):
         return "use"  # "has put Bayraktar TB2s into service"
-    if lemma == "show" and any(c.dep_ == "prt" and c.lower_ == "off" for c in token.children):
+    if (
+        on("frame.show_off")
+        and lemma == "show"
+        and any(c.dep_ == "prt" and c.lower_ == "off" for c in token.children)
+    ):
         return "use"  # "the army showed off Chinese-built CH-92A drones", like "displayed"
-    if lemma in ("turn", "churn") and any(
-        c.dep_ == "prt" and c.lower_ == "out" for c in token.children
+    if (
+        on("frame.turn_out")
+        and lemma in ("turn", "churn")
+        and any(c.dep_ == "prt" and c.lower_ == "out" for c in token.children)
     ):
         return "produce"  # "a factory turning out Ababil-2 drones"
     return None
@@ -62,17 +71,27 @@ def _verb_override(x: State, token: Token, lemma: str) -> str | None:
         for c in token.children
     ):
         return None  # "took delivery of", "took over 24 F-16s from Denmark"; not "took Kyiv"
-    if lemma in ("lease", "rent", "charter", "hire") and _preps([token], ("from",)):
+    if (
+        on("frame.lease_from")
+        and lemma in ("lease", "rent", "charter", "hire")
+        and _preps([token], ("from",))
+    ):
         return "acquire"  # "Germany leases Heron drones from IAI": the lessee receives
     objects = [token, *(c for c in token.children if c.dep_ == "dobj")]
-    if lemma == "fly" and any(x.index.resolve(o, allow_anaphora=False)
+    if on("frame.fly_to") and lemma == "fly" and any(x.index.resolve(o, allow_anaphora=False)
                               for o in _preps(objects, ("to",))):  # fmt: skip
         return "supply"  # "the UAE flew weapons, including drones, to the RSF"
-    if lemma == "build" and any(c.dep_ == "prt" and c.lower_ == "up" for c in token.children):
+    if (
+        on("frame.build_up")
+        and lemma == "build"
+        and any(c.dep_ == "prt" and c.lower_ == "up" for c in token.children)
+    ):
         # "Hezbollah has built up an arsenal of Iranian missiles": amassed, not produced.
         return "acquire" if _weapons_under(x, token) else None
-    if lemma in ("get", "make", "build", "pass", "move", "source", "construct", "have") and (
-        not _weapons_under(x, token)
+    if (
+        on("frame.light_verb")
+        and lemma in ("get", "make", "build", "pass", "move", "source", "construct", "have")
+        and (not _weapons_under(x, token))
     ):
         return None
     return _KEEP
@@ -82,9 +101,13 @@ def _noun_frame(x: State, token: Token, pos: str, frame: str) -> str | None:
     """A noun trigger under a verb that says the same, or as a mere modifier, is none."""
     if pos == "NOUN" and frame not in ("deal", "produce") and token.dep_ in ("dobj", "nsubjpass"):
         verb = x.t.frame_of(token.head.lemma_.lower(), token.head.pos_)
-        if verb in ("supply", "acquire", "use", "offer"):
+        if on("frame.noun_under_verb") and verb in ("supply", "acquire", "use", "offer"):
             return None  # "received shipments of missiles": the verb says who is who
-        if frame == "supply" and token.head.lemma_.lower() in ("await", "expect", "welcome"):
+        if (
+            on("frame.awaiting_delivery")
+            and frame == "supply"
+            and token.head.lemma_.lower() in ("await", "expect", "welcome")
+        ):
             return "acquire"  # "Poland is awaiting delivery of Apache helicopters from"
     # "supply lines", "production know-how": a modifier, not the event itself;
     # "production line", "production facility" are the production triggers.
@@ -147,10 +170,12 @@ def _status(x: State, token: Token, frame: str, chain: list[Token]) -> tuple[Sta
         # "Russia's own production" is domestic, unless someone "helped Russia build its own".
         return ("production", False) if helped or not _own(token) else (None, False)
     nodes = [token, *chain]
-    negation = _negated(x, token, nodes)
+    negation = _negated(x, token, nodes) if on("status.negated") else None
     if negation is not None:
         return None, negation
-    if frame in ("want", "offer") or token.sent.text.rstrip().endswith("?"):
+    if frame in ("want", "offer") or (
+        on("status.question") and token.sent.text.rstrip().endswith("?")
+    ):
         # (A question asserts nothing: "How likely is it that Bolivia will acquire them?")
         return "sought", False
     governed = _governed_status(x, token, nodes)
@@ -158,10 +183,14 @@ def _status(x: State, token: Token, frame: str, chain: list[Token]) -> tuple[Sta
         return governed, False
     if frame == "deal":
         return ("agreed" if _signed(x, token) else "sought"), False
-    if token.lemma_.lower() in W.deal_like and token.pos_ in ("NOUN", "PROPN"):
+    if (
+        on("status.deal_noun")
+        and token.lemma_.lower() in W.deal_like
+        and token.pos_ in ("NOUN", "PROPN")
+    ):
         # "an order for", "the sale of F-16s to Turkey": a deal, not yet a delivery.
         return "agreed", False
-    if token.lemma_.lower() == "order" and token.pos_ == "VERB":
+    if on("status.ordered") and token.lemma_.lower() == "order" and token.pos_ == "VERB":
         return "agreed", False  # "Jakarta has ordered 42 Rafale fighters": not yet there
     return "delivered", False
 
@@ -194,14 +223,15 @@ def _governed_status(x: State, token: Token, nodes: list[Token]) -> Status | Non
             o.pos_ == "NOUN" and o.lemma_.lower() in x.t.sought  # not "in May"
             for o in _preps([node], ("in",))
         )
-        if (
+        if on("status.sought_above") and (
             auxes & {"could", "may", "might", "if", "whether"}
             or beside
             or (node is not token and lemma in x.t.sought)
         ):
             return "sought"
         if (
-            node is not token
+            on("status.deal_above")
+            and node is not token
             and node.pos_ in ("NOUN", "PROPN")
             and lemma in x.t.nouns.get("deal", ())
         ):
@@ -210,7 +240,7 @@ def _governed_status(x: State, token: Token, nodes: list[Token]) -> Status | Non
         not_yet = node is not token and any(
             c.dep_ == "advmod" and c.lower_ == "yet" for c in node.children
         )
-        if (
+        if on("status.agreed_above") and (
             auxes & {"will", "would", "shall", "'ll"}
             or not_yet
             or (node is not token and lemma in x.t.agreed)

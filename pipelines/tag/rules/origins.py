@@ -7,6 +7,7 @@ from collections import defaultdict
 from spacy.tokens import Span, Token
 
 from ..actors import WeaponMention
+from .patterns import on
 from .state import State
 from .syntax import _preps
 from .words import W
@@ -21,19 +22,22 @@ def _origins(x: State, w: WeaponMention, exclude: str | None) -> list[tuple[str,
         and (head.head.i - w.end < 4)
     ):
         head = head.head
-    found = _modifier_origins(x, w, head, exclude)
+    found = _modifier_origins(x, w, head, exclude) if on("origin.modifier") else []
     if found is None:
         return []  # whose it is, not where from: the text does not say the maker
     if found:
         return found[-1:]
-    found = _phrase_origin(x, head, exclude)
+    found = _phrase_origin(x, head, exclude) if on("origin.from_or_made_in") else []
     if found:
         return found
     origin = w.info.origin
-    if origin and origin != exclude and origin in x.mentioned:
+    if on("origin.catalogue") and origin and origin != exclude and origin in x.mentioned:
         return [(origin, "catalogue")]
-    if w.info.generic and any(c.lower_ in ("these", "those", "the", "such")
-                              for c in head.children):  # fmt: skip
+    if (
+        on("origin.earlier_same_class")
+        and w.info.generic
+        and any(c.lower_ in ("these", "those", "the", "such") for c in head.children)
+    ):
         # "shipments of these ballistic missiles": the ones named just before.
         earlier = [
             v
@@ -70,7 +74,7 @@ def _modifier_origins(
             and not a.operated
             and (a.kind in ("state", "company", "organ"))
         ):
-            if _holder_of(x, t, a.code, w):
+            if on("origin.holder") and _holder_of(x, t, a.code, w):
                 return None
             found.append((a.code, "origin"))
     return found

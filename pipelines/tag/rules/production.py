@@ -6,6 +6,7 @@ from spacy.tokens import Span, Token
 
 from .candidate import _Roles
 from .origins import _origins, _owner
+from .patterns import on
 from .state import State
 from .syntax import _agent, _child, _conjuncts, _np_tokens, _preps, _subject
 from .themes import _theme
@@ -16,12 +17,19 @@ def _production_roles(x: State, token: Token, chain: list[Token], sent: Span) ->
     """Production: where (the recipient), who helps (the supplier), and what is made."""
     r = _Roles()
     agent = _agent(token)
-    if agent is not None:  # "produced by Adani", "assembled by CAVIM": the producer
+    if (
+        on("production.by_agent") and agent is not None
+    ):  # "produced by Adani", "assembled by CAVIM": the producer
         r.add("recipient", [x.index.resolve(agent, allow_anaphora=False)], "syntax")
-    _production_place(x, r, token, chain)
+    if on("production.place"):
+        _production_place(x, r, token, chain)
     _production_helpers(x, r, chain, sent)
     r.theme = _theme(x, token, None, sent, production=True)
-    if not r.theme and any(n.lemma_.lower() in x.t.help_verbs for n in chain):
+    if (
+        on("production.helped_theme")
+        and not r.theme
+        and any(n.lemma_.lower() in x.t.help_verbs for n in chain)
+    ):
         # "Iran supplied Shahed drones and helped Russia build a factory": those drones.
         before = [w for w in x.index.weapons if sent.start <= w.start < token.i]
         r.theme = before[-1:]
@@ -62,14 +70,14 @@ def _production_helpers(x: State, r: _Roles, chain: list[Token], sent: Span) -> 
     """Who helps: "Iran is helping Russia build", "with Iran's help", "help from Iran"."""
     resolve = x.index.resolve
     for n, node in enumerate(chain):
-        if node.lemma_.lower() in x.t.help_verbs:
+        if on("production.help_verb") and node.lemma_.lower() in x.t.help_verbs:
             subj = _subject(node, chain[n + 1 :])
             if subj is not None:
                 r.add("supplier", [resolve(subj)], "syntax")
             helped = _child(node, "dobj")
             if helped is not None:
                 r.add("recipient", [resolve(helped, exclude=r.codes("supplier"))], "syntax")
-    if r.suppliers:
+    if r.suppliers or not on("production.help_noun"):
         return
     for t in sent:
         if t.lemma_.lower() in x.t.help_nouns and t.pos_ == "NOUN":
@@ -109,15 +117,25 @@ def _production_parties(
     partners = {c for node in upto for p in _preps([node], ("with",))
                 if (c := resolve(p, allow_anaphora=False))}  # fmt: skip
     located = bool(r.recipients)  # where the production is: "a factory in Morocco"
-    if not r.recipients and len(subject_codes - r.codes("supplier")) == 1:
+    if (
+        on("production.subject_recipient")
+        and not r.recipients
+        and len(subject_codes - r.codes("supplier")) == 1
+    ):
         r.add("recipient", subject_codes - r.codes("supplier"), "syntax")
     named = {c for s in _conjuncts(subj) if (c := resolve(s, allow_anaphora=False))}
     foreign = named - r.codes("recipient")
-    if not r.suppliers and located and agent is None and len(foreign) == 1:
+    if (
+        on("production.foreign_maker")
+        and not r.suppliers
+        and located
+        and agent is None
+        and len(foreign) == 1
+    ):
         # A foreign maker builds in the recipient's country: "Israeli drone maker
         # BlueBird will build a factory in Morocco", "Baykar is building a plant in Ukraine".
         r.add("supplier", foreign, "syntax")
-    if not r.suppliers and r.recipients:
+    if on("production.partner") and not r.suppliers and r.recipients:
         # The subject makes the weapons; a second party is a supplier only when it is
         # conjoined ("Russia and Iran are considering...") or a partner ("with Iran").
         joint = subject_codes if len(subject_codes) > 1 else set()
@@ -166,6 +184,8 @@ def _deal_roles(x: State, token: Token, chain: list[Token]) -> _Roles:
         return r
     origins = {o for w in theme for o, _ in _origins(x, w, exclude=None)}
     if len(distinct) == 1:
+        if not on("deal.one_party_origin"):
+            return r
         # "Kuwait signed a contract for Bayraktar TB2s": one party, the buyer, when the
         # weapons are known to come from one other state.
         if len(origins) == 1 and distinct[0] not in origins:
@@ -175,7 +195,7 @@ def _deal_roles(x: State, token: Token, chain: list[Token]) -> _Roles:
         return r
     r.theme = theme
     makers = [p for p in distinct if p in origins]
-    if len(makers) == 1:
+    if on("deal.maker_and_buyer") and len(makers) == 1:
         r.add("supplier", makers, "syntax")
         r.add("recipient", [p for p in distinct if p != makers[0]], "syntax")
     return r

@@ -9,6 +9,7 @@ from spacy.tokens import Span, Token
 from ..actors import PRONOUNS, WeaponMention
 from .candidate import _Roles
 from .origins import _other_state, _owner
+from .patterns import on
 from .state import State
 from .syntax import (
     _agent,
@@ -54,8 +55,10 @@ def _roles(x: State, token: Token, frame: str, chain: list[Token], sent: Span) -
     if not _subject_side(x, c, r):
         return _Roles()  # "both sides fired missiles": a war, not a transfer
     heads = _heads(c)
-    if frame == "supply" and any(
-        _target(x, obj) for obj in _preps(heads, ("at", "against", "into"))
+    if (
+        on("roles.attack_at")
+        and frame == "supply"
+        and any(_target(x, obj) for obj in _preps(heads, ("at", "against", "into")))
     ):
         return _Roles()  # "sends hundreds of drones at our cities": an attack
     if side == "supplier":
@@ -65,7 +68,7 @@ def _roles(x: State, token: Token, frame: str, chain: list[Token], sent: Span) -
     r.theme = _clause_theme(x, c, r, heads)
     if frame in ("supply", "offer") and r.suppliers and all(b == "coref" for _, b in r.suppliers):
         _maker_for_coref(x, r)
-    if frame == "use" and not r.suppliers:
+    if on("roles.use_fallback") and frame == "use" and not r.suppliers:
         r.fallback_supplier = _use_fallback(x, c, r)
     return r
 
@@ -76,19 +79,26 @@ def _subject_side(x: State, c: _Clause, r: _Roles) -> bool:
     resolve = x.index.resolve
     # "a battalion equipped with SPYDER systems", "forces were armed with drones": the
     # equipped noun is the recipient; the supplier is the agent or the weapons' maker.
-    if frame == "supply" and token.lemma_.lower() in W.equip and token.tag_ == "VBN":
+    if (
+        on("roles.equipped_with")
+        and frame == "supply"
+        and token.lemma_.lower() in W.equip
+        and token.tag_ == "VBN"
+    ):
         c.holder = token.head if token.dep_ in ("acl", "amod") else _child(token, "nsubjpass")
     agent = _agent(token)
     if c.holder is not None:
         _equipped(x, c, r, c.holder, agent)
-    elif (reduced := _reduced_relative(x, token, frame)) is not None:
+    elif (
+        on("roles.reduced_relative") and (reduced := _reduced_relative(x, token, frame)) is not None
+    ):
         # "The army deployed TB2 drones acquired from Turkey", parsed as if the drones
         # acquired something: the drones are the theme, the army the recipient.
         c.theme_tok, holder_subject = reduced
         r.add("recipient", [resolve(holder_subject)], "syntax")
         if agent is not None:
             r.add("supplier", (resolve(a) for a in _conjuncts(agent)), "syntax")
-    elif agent is not None:
+    elif on("roles.by_agent") and agent is not None:
         r.add(c.side, (resolve(a) for a in _conjuncts(agent)), "syntax")
     elif c.noun:
         _noun_subject(x, c, r)
@@ -101,10 +111,10 @@ def _subject_side(x: State, c: _Clause, r: _Roles) -> bool:
         subj = _subject(token, c.chain)
         if frame == "use" and subj is not None and _both_sides(subj):
             return False
-        if subj is not None and not _weapon_subject(x, token, subj):
+        if on("roles.subject") and subj is not None and not _weapon_subject(x, token, subj):
             basis = "syntax" if x.index.actor_at(subj.i) else "coref"
             r.add(c.side, (resolve(s) for s in _conjuncts(subj)), basis)
-    if not r.codes(c.side) and c.holder is None:
+    if on("roles.deal_owner") and not r.codes(c.side) and c.holder is None:
         # "An Iranian deal to supply Bolivia": the deal's owner does the supplying.
         for node in c.chain:
             if node.pos_ in ("NOUN", "PROPN"):
@@ -131,15 +141,21 @@ def _noun_subject(x: State, c: _Clause, r: _Roles) -> None:
     """The party of a noun trigger: its owner, or the subject of the verb it hangs from."""
     token, frame, chain = c.token, c.frame, c.chain
     resolve = x.index.resolve
-    r.add(c.side, [_owner(x, token)], "syntax")
-    if _foreign_military_sale(token):
+    if on("roles.noun_owner"):
+        r.add(c.side, [_owner(x, token)], "syntax")
+    if on("roles.foreign_military_sale") and _foreign_military_sale(token):
         # The US programme by that name: the seller is the United States.
         r.add("supplier", ["US"], "syntax")
-    if frame == "supply" and token.head.dep_ == "agent" and token.head.head.dep_ == "acl":
+    if (
+        on("roles.bolstered_by")
+        and frame == "supply"
+        and token.head.dep_ == "agent"
+        and token.head.head.dep_ == "acl"
+    ):
         # "Its air force, bolstered by the delivery of Su-30 fighters from Russia":
         # what the deliveries bolster is what received them.
         r.add("recipient", [resolve(token.head.head.head)], "syntax")
-    if r.codes(c.side):
+    if r.codes(c.side) or not on("roles.noun_verb_subject"):
         return
     # "The US approved the sale of F-16s", "Iran finalised the purchase of": the subject of
     # the verb the noun hangs from.
@@ -148,7 +164,7 @@ def _noun_subject(x: State, c: _Clause, r: _Roles) -> None:
         if node.pos_ == "VERB" or (node.pos_ == "AUX" and _child(node, "nsubj") is not None):
             blamed = next((d for p in chain[:n] if p.lower_ in ("for", "over")
                            and (d := _doer_above(p)) is not None), None)  # fmt: skip
-            if blamed is not None:
+            if on("roles.blamed_for") and blamed is not None:
                 # "sanctioned North Korean officials over the transfer of missiles",
                 # "thanked Turkey for the delivery of drones": they did it.
                 r.add(c.side, [resolve(blamed)], "syntax")
@@ -177,24 +193,29 @@ def _recipient_side(x: State, c: _Clause, r: _Roles, heads: list[Token]) -> None
     token = c.token
     resolve = x.index.resolve
     suppliers = r.codes("supplier")
-    for obj in _preps(heads, W.recipient_preps):
+    for obj in _preps(heads, W.recipient_preps) if on("roles.to_recipient") else []:
         r.add("recipient", [resolve(obj, exclude=suppliers)], "syntax")
         r.domestic |= resolve(obj, allow_anaphora=False) in suppliers
     for child in token.children:
         if child.dep_ in ("dative", "iobj"):
             r.add("recipient", (resolve(ch) for ch in _conjuncts(child)), "syntax")
     dobj = _child(token, "dobj")
-    if dobj is not None and not r.recipients:
+    if on("roles.object_recipient") and dobj is not None and not r.recipients:
         # "armed the Houthis with missiles", "supplied the military with jets".
         code = resolve(dobj, allow_anaphora=_actorish(x, dobj))
         if code and not x.index.weapons_in(_np_tokens(dobj)):
             r.add("recipient", [code], "syntax")
             c.theme_tok = next(iter(_preps([token], ("with",))), None)
     # "components supplied from Iran": a source is the supplier too.
-    for obj in _preps(heads, ("from",)):
+    for obj in _preps(heads, ("from",)) if on("roles.supplied_from") else []:
         r.add("supplier", [resolve(obj, allow_anaphora=False)], "syntax")
     weapon = token.head
-    if not r.recipients and token.dep_ == "acl" and weapon.dep_ == "dobj":
+    if (
+        on("roles.user_received")
+        and not r.recipients
+        and token.dep_ == "acl"
+        and weapon.dep_ == "dobj"
+    ):
         # "The RSF has been using Chinese-made drones supplied by the UAE": who uses
         # (or buys, or fires) the weapons received them.
         user = _subject(weapon.head, [])
@@ -212,9 +233,9 @@ def _supplier_side(x: State, c: _Clause, r: _Roles, heads: list[Token]) -> None:
     for node in [*heads, *c.chain[:3]]:
         if c.frame == "use" and (node is not c.theme_tok or token.lemma_.lower() in W.launch):
             continue  # "fired missiles from Belarus", "operated from Mogadishu": a place
-        for obj in _preps([node], ("from",)):
+        for obj in _preps([node], ("from",)) if on("roles.acquired_from") else []:
             r.add("supplier", [resolve(obj, exclude=r.codes("recipient"))], "syntax")
-        if node is token and token.lemma_.lower() in W.buying:
+        if on("roles.bought_in") and node is token and token.lemma_.lower() in W.buying:
             # "drones bought in the United States": where they were bought.
             for obj in _preps([node], ("in",)):
                 code = resolve(obj, allow_anaphora=False, exclude=r.codes("recipient"))
@@ -222,10 +243,10 @@ def _supplier_side(x: State, c: _Clause, r: _Roles, heads: list[Token]) -> None:
                 if code and mention is not None and mention.kind == "state":
                     r.add("supplier", [code], "syntax")
         # "in talks with Turkey", but not "with US acquiescence".
-        for obj in _preps([node], ("with",)):
+        for obj in _preps([node], ("with",)) if on("roles.talks_with") else []:
             if x.index.actor_at(obj.i):
                 r.add("supplier", [resolve(obj)], "syntax")
-    if c.frame == "acquire" and not r.suppliers:
+    if on("roles.deal_partner") and c.frame == "acquire" and not r.suppliers:
         # "signed a memorandum of understanding with South Korea on the purchase of":
         # the partner of the deal the purchase hangs from.
         deals = [
@@ -244,7 +265,7 @@ def _clause_theme(x: State, c: _Clause, r: _Roles, heads: list[Token]) -> list[W
     """The weapons of the trigger, with two repairs of the parse when it gives none."""
     token = c.token
     theme = _theme(x, token, c.theme_tok, c.sent)
-    if not theme and c.noun and c.frame == "supply":
+    if on("roles.sale_of_after_recipient") and not theme and c.noun and c.frame == "supply":
         # "a sale to the Government of Chile of F-16 jets": the "of" the parser hung on
         # the buyer's name is the sale's.
         inner = [t for obj in _preps(heads, W.recipient_preps) for t in obj.subtree]

@@ -7,6 +7,7 @@ from spacy.tokens import Span
 from .candidate import Candidate, _Roles
 from .emit import _emit
 from .origins import _owner
+from .patterns import on
 from .state import State
 from .syntax import _child, _np_tokens, _preps, _subject
 from .words import W
@@ -28,6 +29,8 @@ def _possession(x: State, sent: Span) -> list[Candidate]:
 def _route(x: State, sent: Span) -> list[Candidate]:
     """ "a dhow ... bound for Yemen's Houthi rebels", "heading from Iran to Houthi-held
     ports": weapons on their way are a delivery (an interdicted one still counts)."""
+    if not on("route.bound_for"):
+        return []
     weapons = [w for w in x.index.weapons if sent.start <= w.start < sent.end]
     if not weapons:
         return []
@@ -62,6 +65,8 @@ def _route(x: State, sent: Span) -> list[Candidate]:
 def _arrivals(x: State, sent: Span) -> list[Candidate]:
     """ "The first Turkish-made Akinci drones arrived in Niamey": weapons that arrive
     somewhere were delivered there (by their maker, when nothing else says who)."""
+    if not on("arrival.arrived_in"):
+        return []
     out: list[Candidate] = []
     for verb in sent:
         if verb.pos_ != "VERB" or verb.lemma_.lower() not in W.arriving:
@@ -81,6 +86,8 @@ def _arrivals(x: State, sent: Span) -> list[Candidate]:
 
 def _copular(x: State, sent: Span) -> list[Candidate]:
     """ "Iranian drones have been a key weapon for Russia": a weapon role noun."""
+    if not on("copular.key_weapon_for"):
+        return []
     out: list[Candidate] = []
     for token in sent:
         if token.lemma_.lower() not in W.role_nouns or token.dep_ not in (
@@ -103,6 +110,8 @@ def _copular(x: State, sent: Span) -> list[Candidate]:
 
 def _continuation(x: State, sent: Span, previous: list[Candidate]) -> list[Candidate]:
     """ "It also includes air defence systems": new weapons for the transfer just named."""
+    if not on("continuation.also_includes"):
+        return []
     first = sent[0]
     if first.lower_ not in ("it", "they", "this", "that", "these", "the") or (
         x.index.actors_in(sent.start, sent.end)

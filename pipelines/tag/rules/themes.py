@@ -6,6 +6,7 @@ from spacy.tokens import Span, Token
 
 from ..actors import WeaponMention
 from .frames import _governors
+from .patterns import on
 from .state import State
 from .syntax import _child, _conjuncts, _last_named, _np_tokens, _preps, _relative_antecedent
 from .words import W
@@ -76,7 +77,12 @@ def _theme(x: State, token: Token, theme_tok: Token | None, sent: Span,
     found = _theme_phrase(x, token, theme_tok) if theme_tok is not None else []
     if not found and token.pos_ in ("NOUN", "PROPN"):
         found = x.index.weapons_in(_np_tokens(token))
-    if not found and token.dep_ == "nsubj" and token.head.lemma_.lower() in W.containing:
+    if (
+        on("theme.includes")
+        and not found
+        and token.dep_ == "nsubj"
+        and token.head.lemma_.lower() in W.containing
+    ):
         # "Germany's latest aid to Ukraine includes four IRIS-T systems".
         found = [w for c in token.head.children if c.dep_ == "dobj"
                  for w in x.index.weapons_in(c.subtree)]  # fmt: skip
@@ -91,7 +97,7 @@ def _theme(x: State, token: Token, theme_tok: Token | None, sent: Span,
             if node.pos_ == "VERB":
                 break
     for obj in _preps(list_heads, (*W.list_preps, "with") if found or theme_tok is None
-                      else W.list_preps):  # fmt: skip
+                      else W.list_preps) if on("theme.list") else []:  # fmt: skip
         for w in x.index.weapons_in(obj.subtree):
             if w not in found:
                 found.append(w)
@@ -107,12 +113,14 @@ def _theme_phrase(x: State, token: Token, theme_tok: Token) -> list[WeaponMentio
     # from the verb right before the object.
     stray = [c for c in token.children if c.dep_ in ("punct", "dep", "nummod", "npadvmod")
              and 0 < theme_tok.left_edge.i - c.i <= 2]  # fmt: skip
-    found += [w for w in x.index.weapons_in(stray) if w not in found]
+    found += [
+        w for w in x.index.weapons_in(stray) if w not in found and on("theme.stray_designation")
+    ]
     for sibling in theme_tok.head.children:  # "Chinese CH-4 and CH-5 drones", split up
         if sibling != theme_tok and sibling.dep_ in ("dobj", "dep") and sibling.head == token:
             found += [w for w in x.index.weapons_in(_np_tokens(sibling)) if w not in found]
     # "received CH-92A drones alongside Chinese air defence systems": a second theme.
-    for obj in _preps([token, theme_tok], ("alongside",)):
+    for obj in _preps([token, theme_tok], ("alongside",)) if on("theme.alongside") else []:
         found += [w for w in x.index.weapons_in(_np_tokens(obj)) if w not in found]
     return found
 
@@ -144,7 +152,8 @@ def _theme_before(
     )  # fmt: skip
     before = _named_before(x, token, sent)
     if (
-        not pronoun
+        on("theme.same_head_noun")
+        and not pronoun
         and theme_tok is not None
         and any(
             c.dep_ == "det" and c.lower_ in ("the", "these", "those") for c in theme_tok.children
@@ -154,7 +163,7 @@ def _theme_before(
         lemma = theme_tok.lemma_.lower()
         same = [w for w in before if x.doc[w.end - 1].lemma_.lower() == lemma]
         return same[-1:]
-    if not pronoun:
+    if not pronoun or not on("theme.pronoun"):
         return []
     # "Iranian-made missiles and cruise missile components ... these weapons".
     return _last_named(before)
