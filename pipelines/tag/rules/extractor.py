@@ -70,7 +70,7 @@ def _candidates(x: State, token: Token, frame: str, sent: Span) -> list[Candidat
         # The status the denied clause itself has: "denied negotiating the sale" is sought.
         below = list(takewhile(lambda n: n.lemma_.lower() not in x.t.denial_verbs, chain))
         status = _status(x, token, frame, below)[0] or "delivered"
-    if frame == "supply" and _know_how(x, token):
+    if on("status.know_how") and frame == "supply" and _know_how(x, token):
         status = "production"  # "transferred designs and know-how for the drone"
     paired = (
         _paired_in_order(x, token, frame, roles)

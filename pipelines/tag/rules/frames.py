@@ -66,9 +66,13 @@ _KEEP = "keep"
 
 def _verb_override(x: State, token: Token, lemma: str) -> str | None:
     """Verbs whose frame depends on their particle, object or preposition."""
-    if lemma == "take" and not any(
-        c.lemma_ == "delivery" or (c.dep_ == "prt" and c.lower_ in ("over", "on"))
-        for c in token.children
+    if (
+        on("frame.take_delivery")
+        and lemma == "take"
+        and not any(
+            c.lemma_ == "delivery" or (c.dep_ == "prt" and c.lower_ in ("over", "on"))
+            for c in token.children
+        )
     ):
         return None  # "took delivery of", "took over 24 F-16s from Denmark"; not "took Kyiv"
     if (

@@ -197,7 +197,7 @@ def _recipient_side(x: State, c: _Clause, r: _Roles, heads: list[Token]) -> None
         r.add("recipient", [resolve(obj, exclude=suppliers)], "syntax")
         r.domestic |= resolve(obj, allow_anaphora=False) in suppliers
     for child in token.children:
-        if child.dep_ in ("dative", "iobj"):
+        if on("roles.dative") and child.dep_ in ("dative", "iobj"):
             r.add("recipient", (resolve(ch) for ch in _conjuncts(child)), "syntax")
     dobj = _child(token, "dobj")
     if on("roles.object_recipient") and dobj is not None and not r.recipients:
