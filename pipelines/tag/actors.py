@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from spacy.tokens import Doc, Span, Token
 
 from .gazetteer import ActorInfo, Gazetteer, WeaponInfo
+from .parse_checks import _definite, _in_subject, _opens_sentence, _pobj, _reporting_subject
 
 # Entity labels under which an ambiguous name ("Jordan", "Chad") is taken as an actor.
 _AGREEING_LABELS = {
@@ -478,41 +479,3 @@ def _dateline(text: str, start: int, end: int) -> bool:
         return False
     rest = text[end : end + 80]
     return "—" in rest[:60] or " - " in rest[:40] or rest.lstrip().startswith(("(", ",", "/"))
-
-
-def _opens_sentence(token: Token) -> bool:
-    """A subject pronoun, or the possessive of a subject ("Its air force has bombed")."""
-    if token.dep_ in ("nsubj", "nsubjpass"):
-        return True
-    return token.dep_ == "poss" and token.head.dep_ in ("nsubj", "nsubjpass")
-
-
-def _in_subject(token: Token) -> bool:
-    """Is the token (a name, or a modifier of one) part of a clause's subject?"""
-    while token.dep_ in ("compound", "poss", "amod", "appos", "conj") and token.head != token:
-        token = token.head
-    return token.dep_ in ("nsubj", "nsubjpass")
-
-
-def _reporting_subject(token: Token) -> Token | None:
-    """The subject of the clause a pronoun's clause is reported in ("X said it ...")."""
-    clause = token.head
-    while clause.dep_ not in ("ccomp", "ROOT") and clause.head != clause:
-        clause = clause.head
-    if clause.dep_ != "ccomp":
-        return None
-    return next((c for c in clause.head.children if c.dep_ == "nsubj"), None)
-
-
-def _pobj(prep: Token) -> Token | None:
-    for child in prep.children:
-        if child.dep_ in ("pobj", "pcomp"):
-            return child
-    return None
-
-
-def _definite(token: Token) -> bool:
-    determiners = ("the", "this", "that", "its", "their", "his", "her", "our")
-    return token.lower_ == "both" or any(
-        c.dep_ in ("det", "poss") and c.lower_ in determiners for c in token.children
-    )
