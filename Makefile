@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install replay test lint typecheck pytest browser screenshots bench bench-memory bench-ledger quality train clean
+.PHONY: install replay test lint typecheck pytest browser screenshots bench bench-memory bench-ledger quality train prune-patterns clean
 
 install: $(STAMP)
 
@@ -57,6 +57,11 @@ quality: $(STAMP)
 # The transfer model from corpus/train (fixed seed), then its scores on corpus/dev.
 train: $(STAMP)
 	$(BIN)/python -m tools.train
+
+# The registered patterns (pipelines/tag/lexicon/patterns.yaml) that, switched off, change no
+# score on seeds/, tests/data/* or corpus/dev (rules alone): candidates for removal.
+prune-patterns: $(STAMP)
+	$(BIN)/python -m tools.prune_patterns
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.run

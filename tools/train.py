@@ -39,7 +39,7 @@ from pipelines.tag.actors import DocIndex
 from pipelines.tag.learned.candidates import Candidate, kind_of, propose
 from pipelines.tag.learned.features import features, instances
 from pipelines.tag.learned.model import STATUSES, WEIGHTS
-from pipelines.tag.transfers import Extractor
+from pipelines.tag.rules import Extractor
 from tools.score import load_jsonl, score
 
 ROOT = Path(__file__).resolve().parent.parent

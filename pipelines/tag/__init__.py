@@ -26,8 +26,8 @@ from .actors import DocIndex
 from .gazetteer import Gazetteer, load_gazetteer
 from .learned import TransferModel, load_model
 from .nlp import describe, load_nlp
+from .rules import Extractor
 from .topics import RELEVANCE_THRESHOLD, relevance, topics
-from .transfers import Extractor
 from .triggers import Triggers, load_triggers
 
 if TYPE_CHECKING:

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from spacy.tokens import Doc, Span, Token
 
 from .gazetteer import ActorInfo, Gazetteer, WeaponInfo
+from .parse_checks import _definite, _in_subject, _opens_sentence, _pobj, _reporting_subject
 
 # Entity labels under which an ambiguous name ("Jordan", "Chad") is taken as an actor.
 _AGREEING_LABELS = {
@@ -267,15 +268,7 @@ class DocIndex:
         # ("In the Gulf, Kuwait, which": the parser may hang the clause on a conjunct; the
         # nearest one before the pronoun is meant.)
         if token.lower_ in ("which", "who", "that") and token.head.dep_ == "relcl":
-            noun = token.head.head
-            nouns = sorted((n for n in (noun, *noun.conjuncts) if n.i < token.i),
-                           key=lambda n: -n.i)  # fmt: skip
-            for n in nouns:
-                code = self.resolve(n, allow_anaphora=allow_anaphora, exclude=exclude,
-                                    depth=depth + 1)  # fmt: skip
-                if code:
-                    return code
-            return None
+            return self._relative(token, allow_anaphora, exclude, depth)
         # Modifiers: "Bolivia's minister", "the Bolivian minister", "Iran drones".
         for child in sorted(token.children, key=lambda c: -c.i):
             if child.dep_ in _MODIFIER_DEPS and child.i < token.i:
@@ -288,7 +281,15 @@ class DocIndex:
                                     depth=depth + 1)  # fmt: skip
                 if code:
                     return code
-        # "the government of Iran", "officials in Tehran", "Novillo, Bolivia's minister".
+        code = self._owned(token, exclude, depth)
+        if code:
+            return code
+        if allow_anaphora:
+            return self.antecedent(token, exclude=exclude)
+        return None
+
+    def _owned(self, token: Token, exclude: frozenset[str], depth: int) -> str | None:
+        """ "the government of Iran", "officials in Tehran", "Novillo, Bolivia's minister"."""
         owned = token.lemma_.lower() in _OWNED_HEADS or token.lower_ in _OWNED_HEADS
         for child in token.children:
             target: Token | None = None
@@ -301,8 +302,20 @@ class DocIndex:
                                     depth=depth + 1)  # fmt: skip
                 if code:
                     return code
-        if allow_anaphora:
-            return self.antecedent(token, exclude=exclude)
+        return None
+
+    def _relative(
+        self, token: Token, allow_anaphora: bool, exclude: frozenset[str], depth: int
+    ) -> str | None:
+        """What a relative pronoun stands for: the nearest noun before it that resolves."""
+        noun = token.head.head
+        nouns = sorted((n for n in (noun, *noun.conjuncts) if n.i < token.i),
+                       key=lambda n: -n.i)  # fmt: skip
+        for n in nouns:
+            code = self.resolve(n, allow_anaphora=allow_anaphora, exclude=exclude,
+                                depth=depth + 1)  # fmt: skip
+            if code:
+                return code
         return None
 
     def antecedent(self, token: Token, *, exclude: frozenset[str] = frozenset()) -> str | None:
@@ -318,21 +331,7 @@ class DocIndex:
                 return person
             kinds = ("state", "organ")
         elif word in PRONOUNS:
-            # "Venezuela had said it was building drones": the reporting clause's subject.
-            speaker = _reporting_subject(token)
-            if speaker is not None and speaker.i < token.i:
-                code = self.resolve(speaker, allow_anaphora=False, exclude=exclude)
-                if code:
-                    return code
-            if _opens_sentence(token) and token.i - self.sent_of(token.i).start <= 1:
-                # "Germany is a donor. It has delivered...": a sentence-initial pronoun
-                # continues the previous sentence's subject.
-                code = self._previous_subject(token, exclude)
-                if code:
-                    return code
-            return self._previous_actor(
-                token, ("state", "group", "organ", "company"), exclude, salient=False
-            )
+            return self._pronoun_antecedent(token, exclude)
         elif lemma in STATE_NOUNS and _definite(token):
             introduced = self._introduced_as(token, exclude)
             if introduced:
@@ -351,6 +350,24 @@ class DocIndex:
                 if person:
                     return person
         return self._previous_actor(token, kinds, exclude)
+
+    def _pronoun_antecedent(self, token: Token, exclude: frozenset[str]) -> str | None:
+        """ "it", "they": the reporting subject, the last subject, or the last party."""
+        # "Venezuela had said it was building drones": the reporting clause's subject.
+        speaker = _reporting_subject(token)
+        if speaker is not None and speaker.i < token.i:
+            code = self.resolve(speaker, allow_anaphora=False, exclude=exclude)
+            if code:
+                return code
+        if _opens_sentence(token) and token.i - self.sent_of(token.i).start <= 1:
+            # "Germany is a donor. It has delivered...": a sentence-initial pronoun
+            # continues the previous sentence's subject.
+            code = self._previous_subject(token, exclude)
+            if code:
+                return code
+        return self._previous_actor(
+            token, ("state", "group", "organ", "company"), exclude, salient=False
+        )
 
     def _previous_actor(
         self, token: Token, kinds: tuple[str, ...], exclude: frozenset[str], salient: bool = True
@@ -462,41 +479,3 @@ def _dateline(text: str, start: int, end: int) -> bool:
         return False
     rest = text[end : end + 80]
     return "—" in rest[:60] or " - " in rest[:40] or rest.lstrip().startswith(("(", ",", "/"))
-
-
-def _opens_sentence(token: Token) -> bool:
-    """A subject pronoun, or the possessive of a subject ("Its air force has bombed")."""
-    if token.dep_ in ("nsubj", "nsubjpass"):
-        return True
-    return token.dep_ == "poss" and token.head.dep_ in ("nsubj", "nsubjpass")
-
-
-def _in_subject(token: Token) -> bool:
-    """Is the token (a name, or a modifier of one) part of a clause's subject?"""
-    while token.dep_ in ("compound", "poss", "amod", "appos", "conj") and token.head != token:
-        token = token.head
-    return token.dep_ in ("nsubj", "nsubjpass")
-
-
-def _reporting_subject(token: Token) -> Token | None:
-    """The subject of the clause a pronoun's clause is reported in ("X said it ...")."""
-    clause = token.head
-    while clause.dep_ not in ("ccomp", "ROOT") and clause.head != clause:
-        clause = clause.head
-    if clause.dep_ != "ccomp":
-        return None
-    return next((c for c in clause.head.children if c.dep_ == "nsubj"), None)
-
-
-def _pobj(prep: Token) -> Token | None:
-    for child in prep.children:
-        if child.dep_ in ("pobj", "pcomp"):
-            return child
-    return None
-
-
-def _definite(token: Token) -> bool:
-    determiners = ("the", "this", "that", "its", "their", "his", "her", "our")
-    return token.lower_ == "both" or any(
-        c.dep_ in ("det", "poss") and c.lower_ in determiners for c in token.children
-    )

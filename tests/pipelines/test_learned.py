@@ -12,7 +12,7 @@ from pipelines.tag import Tagger, load_tagger
 from pipelines.tag.actors import DocIndex
 from pipelines.tag.learned import TransferModel, features, load_model, propose
 from pipelines.tag.learned.model import WEIGHTS
-from pipelines.tag.transfers import Extractor
+from pipelines.tag.rules import Extractor
 from tests.conftest import SEEDS
 
 

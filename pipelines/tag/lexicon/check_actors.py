@@ -172,8 +172,25 @@ def check(data: Any) -> tuple[list[str], dict[str, int]]:
         sections[section] = [entry for entry in checked if entry is not None]
         counts[section] = len(raw)
 
+    state_codes = check_states(report, sections["states"])
+    check_references(report, sections, state_codes)
+
+    for section in FLAT_SECTIONS:
+        raw = data.get(section)
+        if raw is None and section == "places":
+            raw = []  # optional section
+        if not isinstance(raw, list):
+            report.error("file", f"section {section!r} is missing or not a list")
+            raw = []
+        report.claim(section, check_names(report, section, section, raw))
+        counts[section] = len(raw)
+    return report.errors, counts
+
+
+def check_states(report: Report, states: list[dict[str, Any]]) -> set[str]:
+    """Each state once, by a valid code, and every UN member present; the codes."""
     state_codes: set[str] = set()
-    for entry in sections["states"]:
+    for entry in states:
         code = entry.get("code")
         if not isinstance(code, str):
             continue
@@ -184,7 +201,13 @@ def check(data: Any) -> tuple[list[str], dict[str, int]]:
         state_codes.add(code)
     for code in sorted(UN_MEMBERS - state_codes):
         report.error("states", f"UN member {code} has no entry")
+    return state_codes
 
+
+def check_references(
+    report: Report, sections: dict[str, list[dict[str, Any]]], state_codes: set[str]
+) -> None:
+    """Group slugs unique and well formed; every state a group, organ or company names."""
     slugs: set[str] = set()
     for i, entry in enumerate(sections["groups"]):
         slug = entry.get("slug")
@@ -198,17 +221,6 @@ def check(data: Any) -> tuple[list[str], dict[str, int]]:
     for section in ("state_organs", "companies"):
         for i, entry in enumerate(sections[section]):
             check_code(report, label(section, i, entry), "state", entry, state_codes)
-
-    for section in FLAT_SECTIONS:
-        raw = data.get(section)
-        if raw is None and section == "places":
-            raw = []  # optional section
-        if not isinstance(raw, list):
-            report.error("file", f"section {section!r} is missing or not a list")
-            raw = []
-        report.claim(section, check_names(report, section, section, raw))
-        counts[section] = len(raw)
-    return report.errors, counts
 
 
 def check_code(

@@ -53,53 +53,77 @@ def check(data: object) -> tuple[list[str], Counter[str]]:
         errors.append("'systems' is missing or not a list")
         systems = []
 
-    # key -> (entry label, "name"/"alias") of its first owner
-    owner: dict[str, tuple[str, str]] = {}
     valid_entries: list[tuple[str, dict[str, Any]]] = []
-
     for i, entry in enumerate(systems):
-        label = f"systems[{i}]"
-        if not isinstance(entry, dict):
-            errors.append(f"{label}: entry is not a mapping")
-            continue
-        if isinstance(entry.get("name"), str):
-            label = f"systems[{i}] {entry['name']!r}"
-        missing = [f for f in FIELDS if f not in entry]
-        if missing:
-            errors.append(f"{label}: missing field(s) {', '.join(missing)}")
-        unknown = set(entry) - set(FIELDS)
-        if unknown:
-            errors.append(f"{label}: unknown field(s) {', '.join(sorted(unknown))}")
+        valid = _check_entry(i, entry, errors, per_class)
+        if valid is not None:
+            valid_entries.append(valid)
+    owner = _check_names(valid_entries, errors)
 
-        # check every field that is present, so one run reports all problems
-        ok = "name" in entry
-        name = entry.get("name")
-        if "name" in entry and (not isinstance(name, str) or not name.strip()):
-            errors.append(f"{label}: name must be a non-empty string, got {name!r}")
-            ok = False
-        if "class" in entry:
-            if entry["class"] not in CLASSES:
-                errors.append(f"{label}: class {entry['class']!r} not in {CLASSES}")
-            else:
-                per_class[entry["class"]] += 1
-        if "origin" in entry:
-            origin = entry["origin"]
-            if not isinstance(origin, str) or not ORIGIN_RE.match(origin):
-                hint = " (quote it: YAML reads a bare NO as false)" if origin is False else ""
-                errors.append(f"{label}: origin {origin!r} is not two upper-case letters{hint}")
-        if "needs_context" in entry and not isinstance(entry["needs_context"], bool):
-            errors.append(
-                f"{label}: needs_context must be true or false, got {entry['needs_context']!r}"
-            )
-        aliases = entry.get("aliases", [])
-        if not isinstance(aliases, list) or not all(
-            isinstance(a, str) and a.strip() for a in aliases
-        ):
-            errors.append(f"{label}: aliases must be a list of non-empty strings, got {aliases!r}")
-            ok = False
-        if ok:
-            valid_entries.append((label, {"name": name, "aliases": aliases}))
+    generic = data.get("generic")
+    if not isinstance(generic, list):
+        errors.append("'generic' is missing or not a list")
+        generic = []
+    _check_generic(generic, owner, errors)
 
+    if len(systems) < MIN_SYSTEMS:
+        errors.append(f"only {len(systems)} systems, need at least {MIN_SYSTEMS}")
+    if len(generic) < MIN_GENERIC:
+        errors.append(f"only {len(generic)} generic terms, need at least {MIN_GENERIC}")
+
+    return errors, per_class
+
+
+def _check_entry(
+    i: int, entry: object, errors: list[str], per_class: Counter[str]
+) -> tuple[str, dict[str, Any]] | None:
+    """One system entry's fields; (label, name and aliases) when those two are usable."""
+    label = f"systems[{i}]"
+    if not isinstance(entry, dict):
+        errors.append(f"{label}: entry is not a mapping")
+        return None
+    if isinstance(entry.get("name"), str):
+        label = f"systems[{i}] {entry['name']!r}"
+    missing = [f for f in FIELDS if f not in entry]
+    if missing:
+        errors.append(f"{label}: missing field(s) {', '.join(missing)}")
+    unknown = set(entry) - set(FIELDS)
+    if unknown:
+        errors.append(f"{label}: unknown field(s) {', '.join(sorted(unknown))}")
+
+    # check every field that is present, so one run reports all problems
+    ok = "name" in entry
+    name = entry.get("name")
+    if "name" in entry and (not isinstance(name, str) or not name.strip()):
+        errors.append(f"{label}: name must be a non-empty string, got {name!r}")
+        ok = False
+    if "class" in entry:
+        if entry["class"] not in CLASSES:
+            errors.append(f"{label}: class {entry['class']!r} not in {CLASSES}")
+        else:
+            per_class[entry["class"]] += 1
+    if "origin" in entry:
+        origin = entry["origin"]
+        if not isinstance(origin, str) or not ORIGIN_RE.match(origin):
+            hint = " (quote it: YAML reads a bare NO as false)" if origin is False else ""
+            errors.append(f"{label}: origin {origin!r} is not two upper-case letters{hint}")
+    if "needs_context" in entry and not isinstance(entry["needs_context"], bool):
+        errors.append(
+            f"{label}: needs_context must be true or false, got {entry['needs_context']!r}"
+        )
+    aliases = entry.get("aliases", [])
+    if not isinstance(aliases, list) or not all(isinstance(a, str) and a.strip() for a in aliases):
+        errors.append(f"{label}: aliases must be a list of non-empty strings, got {aliases!r}")
+        ok = False
+    return (label, {"name": name, "aliases": aliases}) if ok else None
+
+
+def _check_names(
+    valid_entries: list[tuple[str, dict[str, Any]]], errors: list[str]
+) -> dict[str, tuple[str, str]]:
+    """Collisions among names and aliases; key -> (entry label, "name"/"alias") of its
+    first owner."""
+    owner: dict[str, tuple[str, str]] = {}
     # names first, so an alias colliding with a later entry's name is still caught
     for label, entry in valid_entries:
         key = norm(entry["name"])
@@ -127,11 +151,13 @@ def check(data: object) -> tuple[list[str], Counter[str]]:
                 errors.append(f"{label}: alias {alias!r} collides with {kind} of {other}")
             else:
                 owner[key] = (label, "alias")
+    return owner
 
-    generic = data.get("generic")
-    if not isinstance(generic, list):
-        errors.append("'generic' is missing or not a list")
-        generic = []
+
+def _check_generic(
+    generic: list[Any], owner: dict[str, tuple[str, str]], errors: list[str]
+) -> None:
+    """Generic terms: well formed, not repeated, not a system's name or alias."""
     seen_terms: dict[str, str] = {}
     for i, item in enumerate(generic):
         label = f"generic[{i}]"
@@ -155,13 +181,6 @@ def check(data: object) -> tuple[list[str], Counter[str]]:
         if key in owner:
             other, kind = owner[key]
             errors.append(f"{label}: collides with {kind} of {other}")
-
-    if len(systems) < MIN_SYSTEMS:
-        errors.append(f"only {len(systems)} systems, need at least {MIN_SYSTEMS}")
-    if len(generic) < MIN_GENERIC:
-        errors.append(f"only {len(generic)} generic terms, need at least {MIN_GENERIC}")
-
-    return errors, per_class
 
 
 def main(argv: list[str]) -> int:
