@@ -203,7 +203,7 @@ def test_redis_restarted_mid_run_keeps_what_it_acknowledged_and_the_worker_resum
     assert set(ids) == expected
 
 
-# Known bug (issue #13, 2026-12-07): in 2 of 6 runs of the 60 s case the pool's children
+# Known bug (issue #13, 2026-12-07): in 2 of 9 runs of the 60 s case the pool's children
 # died during the outage and were not replaced; the worker then stopped itself (its pool
 # empty for worker_stuck_seconds) and, with no supervisor here, 30 batches stayed queued.
 # Under compose a restart would finish them; the test stays to show when it is fixed.

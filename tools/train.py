@@ -37,7 +37,7 @@ from pipelines.record import Source, Story
 from pipelines.tag import load_tagger
 from pipelines.tag.actors import DocIndex
 from pipelines.tag.learned.candidates import Candidate, kind_of, propose
-from pipelines.tag.learned.features import features, instances
+from pipelines.tag.learned.features import instances
 from pipelines.tag.learned.model import STATUSES, WEIGHTS
 from pipelines.tag.rules import Extractor
 from tools.score import load_jsonl, score
@@ -83,8 +83,8 @@ def file_candidates(tagger: Any, path: Path) -> Iterator[Found]:
         rules = Extractor(index, tagger.triggers).run()
         for c in propose(index, rules, tagger.triggers):
             sentences = [index.sentences[o.sentence].text for o in c.occurrences] or [""]
-            t = tagger.triggers
-            yield c, features(c, index, t), instances(c, index, t), sentences
+            inst = instances(c, index, tagger.triggers)
+            yield c, set().union(*inst), inst, sentences
 
 
 def _quoted(sentence: str, quotes: list[str]) -> bool:

@@ -171,7 +171,4 @@ def instances(c: Candidate, index: DocIndex, t: Triggers) -> list[set[str]]:
 
 def features(c: Candidate, index: DocIndex, t: Triggers) -> set[str]:
     """Every feature of one candidate (the union over its occurrences): status, denial."""
-    out = candidate_features(c, index)
-    for o in c.occurrences:
-        out |= occurrence_features(o, index, t)
-    return out
+    return set().union(*instances(c, index, t))

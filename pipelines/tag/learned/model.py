@@ -27,7 +27,7 @@ from ...record import Evidence, Transfer
 from ..actors import DocIndex
 from ..triggers import Triggers
 from .candidates import Candidate, propose
-from .features import features, instances
+from .features import instances
 from .trees import Trees
 
 if TYPE_CHECKING:
@@ -47,6 +47,9 @@ class Linear:
     def score(self, feats: Iterable[str]) -> float:
         w = self.weights
         return self.bias + sum(w.get(f, 0.0) for f in feats)
+
+    def scores(self, batch: Sequence[Iterable[str]]) -> list[float]:
+        return [self.score(f) for f in batch]
 
 
 def sigmoid(x: float) -> float:
@@ -86,10 +89,7 @@ class TransferModel:
         """Calibrated P(transfer) of each candidate (its occurrences' feature sets), from
         its best-scoring occurrence; all occurrences of a story scored in one batch."""
         flat = [f for inst in candidates for f in inst]
-        if isinstance(self.transfer, Trees):
-            raw = [float(x) for x in self.transfer.scores(flat)] if flat else []
-        else:
-            raw = [self.transfer.score(f) for f in flat]
+        raw = [float(x) for x in self.transfer.scores(flat)] if flat else []
         a, b = self.platt
         out, at = [], 0
         for inst in candidates:
@@ -97,14 +97,14 @@ class TransferModel:
             at += len(inst)
         return out
 
-    def probability(self, instances: list[set[str]]) -> float:
-        return self.probabilities([instances])[0]
-
     def decide(self, index: DocIndex, rules: Sequence[Transfer], t: Triggers) -> list[Transfer]:
         """The transfers of one story."""
         candidates = propose(index, rules, t)
-        probs = self.probabilities([instances(c, index, t) for c in candidates])
-        scored = [(p, c, features(c, index, t)) for p, c in zip(probs, candidates, strict=True)
+        each = [instances(c, index, t) for c in candidates]
+        probs = self.probabilities(each)
+        # A kept candidate's features (status, denial) are the union of its occurrences'.
+        scored = [(p, c, set().union(*inst))
+                  for p, c, inst in zip(probs, candidates, each, strict=True)
                   if p >= self.threshold]  # fmt: skip
         kept = {c.key: (p, c, f) for p, c, f in scored}
         out = []
